@@ -1,0 +1,109 @@
+/**
+ * `jwt-gate/express`: guards for Express 4 and 5.
+ *
+ * `requireJwt` verifies the request and sets `req.auth`; `requireScopes` and `requireClaims`
+ * check it per route. Every failure goes to `next(err)` with an `AuthError`, whose `status` and
+ * `headers` Express's own error handler (and yours) answer with.
+ *
+ * @example
+ * ```ts
+ * import express from 'express'
+ * import { requireJwt, requireScopes } from 'jwt-gate/express'
+ *
+ * const app = express()
+ * app.use(requireJwt({ issuer: 'https://id.example.com/', audience: 'https://api.example.com' }))
+ * app.get('/orders', requireScopes('read:orders'), (req, res) => res.json({ sub: req.auth?.payload.sub }))
+ * ```
+ */
+import type { IncomingMessage } from 'node:http'
+import { resolveGuard, type GuardOptions, type OptionsOrVerifier } from '../src/adapter-support.js'
+import {
+  checkClaimPredicate,
+  checkPredicate,
+  checkScopes,
+  parseScopes,
+  type ClaimPredicate,
+  type ScopeArguments,
+} from '../src/guards.js'
+import type { AuthResult, Verifier } from '../src/types.js'
+
+declare global {
+  // Express's request type lives in this global namespace (Express 4 and 5 alike).
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** The verified token, set by jwt-gate's `requireJwt` (absent on an anonymous request). */
+      auth?: AuthResult
+    }
+  }
+}
+
+/** The request shape the guards read and write. */
+export type ExpressLikeRequest = IncomingMessage & { auth?: AuthResult }
+
+/** An Express middleware, typed structurally so users need no particular `@types/express`. */
+export type ExpressMiddleware = (
+  req: ExpressLikeRequest,
+  res: unknown,
+  next: (error?: unknown) => void,
+) => void
+
+/** The `requireJwt` middleware; `.verifier` is the verifier it uses (close it on shutdown). */
+export interface JwtMiddleware extends ExpressMiddleware {
+  readonly verifier: Verifier
+}
+
+/**
+ * Verify every request's token and set `req.auth = { payload, header, token }`.
+ *
+ * @param optionsOrVerifier verifier options (a verifier is built), or an existing verifier
+ *   (so one JWKS cache serves many guards).
+ * @param guardOptions `{ credentialsRequired: false }` lets requests without a token through.
+ */
+export function requireJwt(
+  optionsOrVerifier: OptionsOrVerifier,
+  guardOptions?: GuardOptions,
+): JwtMiddleware {
+  const { verifier, credentialsRequired } = resolveGuard(optionsOrVerifier, guardOptions)
+  const middleware: ExpressMiddleware = (req, _res, next) => {
+    verifier.verifyRequest(req, { credentialsRequired }).then((auth) => {
+      if (auth) req.auth = auth
+      next()
+    }, next)
+  }
+  return Object.assign(middleware, { verifier })
+}
+
+/**
+ * Require scopes from the `scope` (or `scp`) claim: all of them, or any with a last
+ * `{ any: true }`. Fails with 403 `insufficient_scope`.
+ */
+export function requireScopes(...scopes: ScopeArguments): ExpressMiddleware {
+  const required = parseScopes(scopes)
+  return (req, _res, next) => {
+    try {
+      checkScopes(req.auth, required)
+    } catch (error) {
+      return next(error)
+    }
+    next()
+  }
+}
+
+/** Require `predicate(payload)` to be true. Fails with 403 `invalid_token`. */
+export function requireClaims(predicate: ClaimPredicate): ExpressMiddleware {
+  const check = checkPredicate(predicate)
+  return (req, _res, next) => {
+    try {
+      checkClaimPredicate(req.auth, check)
+    } catch (error) {
+      return next(error)
+    }
+    next()
+  }
+}
+
+export { AuthError, isAuthError } from '../src/errors.js'
+export type { AuthResult, Verifier, VerifierOptions } from '../src/types.js'
+export type { GuardOptions, OptionsOrVerifier } from '../src/adapter-support.js'
+export type { ClaimPredicate, ScopeArguments, ScopeOptions } from '../src/guards.js'

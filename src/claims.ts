@@ -1,0 +1,124 @@
+/**
+ * (2) The JWT Claims Set rules (RFC 7519 §4.1, RFC 9068 §4), run on every token.
+ *
+ * Every registered claim that is present must have its registered type, whether or not a rule
+ * uses it: an array `iss`, a string `exp` or a non-finite number are refused, never skipped.
+ * `exp` is always required. Time is whole seconds, as jose counts it, with `clockTolerance`
+ * applied to `exp`, `nbf` and `iat`.
+ *
+ * These checks run before the key lookup: a token that would fail them anyway must not make us
+ * fetch a JWKS for its `kid`.
+ */
+import { invalidToken, type AuthErrorReason } from './errors.js'
+import type { JwtPayload } from './types.js'
+
+/** What the claim rules need from the verifier's options. */
+export interface ClaimOptions {
+  issuers: ReadonlySet<string>
+  audiences: readonly string[]
+  clockTolerance: number
+  maxTokenAge: number | undefined
+  requiredClaims: readonly string[]
+  realm: string
+}
+
+/**
+ * The time window a verified token stays valid in, in seconds since the epoch, so the token
+ * cache can re-check a hit without re-reading claims.
+ */
+export interface ValidityWindow {
+  /** Valid while `now >= notBefore`. */
+  notBefore: number
+  /** Valid while `now < expiresBefore`. */
+  expiresBefore: number
+}
+
+/** Check `payload` at time `now` (whole seconds). Returns its validity window. */
+export function checkClaims(
+  payload: JwtPayload,
+  options: ClaimOptions,
+  now: number,
+): ValidityWindow {
+  const { realm, clockTolerance: tolerance } = options
+  const fail = (reason: AuthErrorReason, message: string) => invalidToken(realm, reason, message)
+
+  // Types of every registered claim that is present.
+  const { iss, sub, aud, exp, nbf, iat, jti } = payload
+  if (iss !== undefined && typeof iss !== 'string')
+    throw fail('invalid_claim', 'The "iss" claim must be a string.')
+  if (sub !== undefined && typeof sub !== 'string')
+    throw fail('invalid_claim', 'The "sub" claim must be a string.')
+  if (jti !== undefined && typeof jti !== 'string')
+    throw fail('invalid_claim', 'The "jti" claim must be a string.')
+  if (aud !== undefined && !isAudience(aud)) {
+    throw fail('invalid_claim', 'The "aud" claim must be a string or an array of strings.')
+  }
+  for (const [name, value] of [
+    ['exp', exp],
+    ['nbf', nbf],
+    ['iat', iat],
+  ] as const) {
+    if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value))) {
+      throw fail('invalid_claim', `The "${name}" claim must be a number of seconds.`)
+    }
+  }
+  const { scope, scp } = payload
+  if (scope !== undefined && typeof scope !== 'string') {
+    throw fail('invalid_claim', 'The "scope" claim must be a space-separated string.')
+  }
+  if (scp !== undefined && typeof scp !== 'string' && !isStringArray(scp)) {
+    throw fail('invalid_claim', 'The "scp" claim must be a string or an array of strings.')
+  }
+
+  // Presence.
+  if (exp === undefined)
+    throw fail('missing_claim', 'The token has no "exp" claim; it must expire.')
+  if (iss === undefined) throw fail('missing_claim', 'The token has no "iss" claim.')
+  if (aud === undefined) throw fail('missing_claim', 'The token has no "aud" claim.')
+  for (const claim of options.requiredClaims) {
+    if (!Object.hasOwn(payload, claim)) {
+      throw fail('missing_claim', `The token has no "${claim}" claim, which is required.`)
+    }
+  }
+
+  // Issuer and audience.
+  if (!options.issuers.has(iss))
+    throw fail('wrong_issuer', 'The token was issued by an issuer this API does not trust.')
+  if (
+    !options.audiences.some((expected) =>
+      typeof aud === 'string' ? aud === expected : aud.includes(expected),
+    )
+  ) {
+    throw fail('wrong_audience', 'The token is not meant for this audience.')
+  }
+
+  // Time.
+  let notBefore = Number.NEGATIVE_INFINITY
+  let expiresBefore = exp + tolerance
+  if (now >= expiresBefore) throw fail('expired', 'The token has expired.')
+  if (nbf !== undefined) {
+    notBefore = nbf - tolerance
+    if (now < notBefore)
+      throw fail('not_yet_valid', 'The token is not valid yet ("nbf" is in the future).')
+  }
+  if (options.maxTokenAge !== undefined) {
+    if (iat === undefined)
+      throw fail('missing_claim', 'The token has no "iat" claim, so its age cannot be checked.')
+    if (now - iat - tolerance > options.maxTokenAge)
+      throw fail('too_old', 'The token is older than this API accepts ("iat").')
+    if (now - iat < -tolerance)
+      throw fail('issued_in_future', 'The token was issued in the future ("iat").')
+    notBefore = Math.max(notBefore, iat - tolerance)
+    // Valid while now - iat - tolerance <= maxTokenAge, i.e. now < iat + tolerance + maxTokenAge + 1 for whole seconds.
+    expiresBefore = Math.min(expiresBefore, Math.floor(iat + tolerance + options.maxTokenAge) + 1)
+  }
+  return { notBefore, expiresBefore }
+}
+
+function isAudience(value: unknown): value is string | string[] {
+  return typeof value === 'string' || isStringArray(value)
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string')
+}

@@ -1,0 +1,203 @@
+/**
+ * (2) Token syntax and the protected header, checked before any key is looked up.
+ *
+ * - Syntax (RFC 7515 §7.1): exactly three non-empty base64url segments, no padding, no `+` `/`,
+ *   no whitespace, within the length limit. Checked before any decoding, so five-segment JWE,
+ *   padded or `+/` encodings and oversized input never reach a parser.
+ * - Header: a JSON object whose `alg` is in the allow-list (so never `none`), `kid` a short
+ *   string, `crit` understood (only `b64`, and only as `true`: a JWT never has an unencoded
+ *   payload), `typ` as configured. `jku`, `x5u`, `jwk` and `x5c` are never read: keys come only
+ *   from the configured source.
+ * - Payload: a JSON object, nested no deeper than the limit, frozen.
+ *
+ * Validated headers are remembered by their encoded segment: an API sees the same few headers
+ * over and over, so most tokens skip the header's base64 and JSON work entirely.
+ */
+import type { AlgorithmSpec } from './algorithms.js'
+import { invalidToken } from './errors.js'
+import { normalizeTyp } from './options.js'
+import type { JwtHeader, JwtPayload } from './types.js'
+
+/** A token whose syntax and header passed; the signature is not checked yet. */
+export interface DecodedToken {
+  readonly header: Readonly<JwtHeader>
+  readonly alg: AlgorithmSpec
+  readonly kid: string | undefined
+  readonly payload: Readonly<JwtPayload>
+  /** `header.payload`, the bytes the signature covers. */
+  readonly signingInput: string
+  readonly signature: Buffer
+}
+
+/** What decoding needs from the verifier's options. */
+export interface DecodeOptions {
+  algorithms: ReadonlyMap<string, AlgorithmSpec>
+  typ: string | undefined
+  maxTokenLength: number
+  maxPayloadDepth: number
+  realm: string
+}
+
+/** A validated header, shared by every token that carries the same encoded header. */
+interface CheckedHeader {
+  header: Readonly<JwtHeader>
+  alg: AlgorithmSpec
+  kid: string | undefined
+}
+
+/** Longest `kid` accepted; real ones are UUIDs or thumbprints (≤ 64 characters). */
+export const MAX_KID_LENGTH = 256
+/** Distinct headers remembered per verifier; the map is cleared when it fills. */
+const HEADER_MEMO_SIZE = 512
+
+const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
+
+/** A decoder bound to one verifier's options (and its header memo). */
+export type Decoder = (token: string) => DecodedToken
+
+/** Build the decoder for one verifier. */
+export function createDecoder(options: DecodeOptions): Decoder {
+  const memo = new Map<string, CheckedHeader>()
+  const { realm } = options
+
+  const malformed = (message: string, cause?: unknown) =>
+    invalidToken(realm, 'malformed', message, cause)
+
+  return function decode(token) {
+    if (token.length > options.maxTokenLength) {
+      throw invalidToken(
+        realm,
+        'token_too_large',
+        `The token is longer than ${options.maxTokenLength} characters.`,
+      )
+    }
+    if (!JWS_COMPACT.test(token)) {
+      throw malformed('The token is not three base64url segments (header.payload.signature).')
+    }
+    const firstDot = token.indexOf('.')
+    const secondDot = token.indexOf('.', firstDot + 1)
+    const headerSegment = token.slice(0, firstDot)
+    const payloadSegment = token.slice(firstDot + 1, secondDot)
+    const signatureSegment = token.slice(secondDot + 1)
+    // A length of 4n+1 cannot be base64url: the last character would carry under one byte.
+    if (
+      headerSegment.length % 4 === 1 ||
+      payloadSegment.length % 4 === 1 ||
+      signatureSegment.length % 4 === 1
+    ) {
+      throw malformed('A token segment is not valid base64url.')
+    }
+
+    let checked = memo.get(headerSegment)
+    if (checked === undefined) {
+      checked = checkHeader(parseSegment(headerSegment, 'header', malformed), options)
+      if (memo.size >= HEADER_MEMO_SIZE) memo.clear()
+      memo.set(headerSegment, checked)
+    }
+
+    const payload = parseSegment(payloadSegment, 'payload', malformed)
+    freezeWithin(payload, options.maxPayloadDepth, malformed)
+
+    return {
+      header: checked.header,
+      alg: checked.alg,
+      kid: checked.kid,
+      payload: payload,
+      signingInput: token.slice(0, secondDot),
+      signature: Buffer.from(signatureSegment, 'base64url'),
+    }
+  }
+}
+
+/** base64url → UTF-8 → JSON, which must be an object (not an array, null or a primitive). */
+function parseSegment(
+  segment: string,
+  which: 'header' | 'payload',
+  malformed: (message: string, cause?: unknown) => Error,
+): Record<string, unknown> {
+  let value: unknown
+  try {
+    value = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'))
+  } catch (error) {
+    throw malformed(`The token ${which} is not valid JSON.`, error)
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw malformed(`The token ${which} is not a JSON object.`)
+  }
+  return value as Record<string, unknown>
+}
+
+function checkHeader(header: Record<string, unknown>, options: DecodeOptions): CheckedHeader {
+  const { realm } = options
+  const { alg, kid, crit, typ } = header
+  const spec = typeof alg === 'string' ? options.algorithms.get(alg) : undefined
+  if (spec === undefined) {
+    throw invalidToken(
+      realm,
+      'alg_not_allowed',
+      typeof alg === 'string'
+        ? `The token's algorithm "${alg.slice(0, 16)}" is not allowed.`
+        : 'The token header has no "alg".',
+    )
+  }
+  if (kid !== undefined && (typeof kid !== 'string' || kid.length > MAX_KID_LENGTH)) {
+    throw invalidToken(
+      realm,
+      'malformed',
+      `The token header's "kid" must be a string of at most ${MAX_KID_LENGTH} characters.`,
+    )
+  }
+  if (crit !== undefined) checkCrit(header, crit, realm)
+  if (options.typ !== undefined && (typeof typ !== 'string' || normalizeTyp(typ) !== options.typ)) {
+    throw invalidToken(realm, 'wrong_typ', 'The token header "typ" is not the expected type.')
+  }
+  return { header: Object.freeze(header) as JwtHeader, alg: spec, kid: kid }
+}
+
+/**
+ * RFC 7515 §4.1.11: a non-empty array of names, none of them registered, each present in the
+ * header, and each understood. The only extension understood is RFC 7797's `b64`, and only as
+ * `true` (RFC 7797 §7: a JWT never uses an unencoded payload) — as jose does.
+ */
+function checkCrit(header: Record<string, unknown>, crit: unknown, realm: string): void {
+  const unsupported = (message: string) => invalidToken(realm, 'unsupported_header', message)
+  if (
+    !Array.isArray(crit) ||
+    crit.length === 0 ||
+    crit.some((name) => typeof name !== 'string' || name.length === 0)
+  ) {
+    throw unsupported('The token header "crit" must be a non-empty array of names.')
+  }
+  for (const name of crit as string[]) {
+    // Registered names (alg, kid, …) may not be critical either; they fail this test too.
+    if (name !== 'b64') {
+      throw unsupported(
+        `The token header marks "${name.slice(0, 32)}" critical, which is not supported.`,
+      )
+    }
+    if (header.b64 !== true) {
+      throw unsupported('Unencoded payloads ("b64": false) are not allowed in a JWT.')
+    }
+  }
+}
+
+/**
+ * Freeze the payload and everything in it (results may be shared through the token cache),
+ * refusing nesting deeper than `maxDepth`. Iterative, so hostile depth cannot overflow a stack.
+ */
+function freezeWithin(
+  root: Record<string, unknown>,
+  maxDepth: number,
+  malformed: (message: string) => Error,
+): void {
+  const stack: Array<[object, number]> = [[root, 1]]
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!
+    if (depth > maxDepth) throw malformed(`The token payload nests deeper than ${maxDepth} levels.`)
+    Object.freeze(value)
+    for (const key in value) {
+      const child = (value as Record<string, unknown>)[key]
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1])
+    }
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * (2) OIDC discovery (then RFC 8414 authorization-server metadata) for a verifier configured
+ * with an issuer and no key source: fetch the issuer's metadata once per process, check that its
+ * `issuer` is exactly the configured one, and hand back its `jwks_uri`.
+ *
+ * Only `issuer` and `jwks_uri` are read. In particular the document's algorithm lists describe
+ * ID tokens and are never used as the access-token allow-list.
+ */
+import { publishJwks } from './events.js'
+import { checkFetchUrl, FetchError, fetchJson, type FetchLimits } from './fetch-json.js'
+import { SourceUnavailableError } from './source-unavailable.js'
+
+const FIRST_RETRY_MS = 1000
+const MAX_RETRY_MS = 30_000
+
+/** A lease on the shared discovery result for one issuer. */
+export interface DiscoveryLease {
+  /** The issuer's JWKS URL, once known; throws `SourceUnavailableError` while it cannot be had. */
+  jwksUri(): URL | Promise<URL>
+  release(): void
+}
+
+const registry = new Map<string, Discovery>()
+
+/** Lease the process-wide discovery state of `issuer`. */
+export function acquireDiscovery(issuer: string, limits: FetchLimits): DiscoveryLease {
+  const id = `${issuer} ${JSON.stringify(limits)}`
+  let discovery = registry.get(id)
+  if (!discovery) {
+    discovery = new Discovery(issuer, limits)
+    registry.set(id, discovery)
+  }
+  discovery.refs++
+  const leased = discovery
+  let released = false
+  return {
+    jwksUri: () => leased.jwksUri(),
+    release() {
+      if (released) return
+      released = true
+      if (--leased.refs === 0) registry.delete(id)
+    },
+  }
+}
+
+/** The metadata URLs to try, in order (the issuer's trailing slash dropped first). */
+export function metadataUrls(issuer: string): URL[] {
+  const base = issuer.replace(/\/+$/, '')
+  const url = new URL(base)
+  const path = url.pathname === '/' ? '' : url.pathname
+  return [
+    new URL(`${base}/.well-known/openid-configuration`),
+    // RFC 8414 §3.1: the well-known segment goes between the host and the issuer's path.
+    new URL(`${url.origin}/.well-known/oauth-authorization-server${path}`),
+  ]
+}
+
+class Discovery {
+  refs = 0
+  private resolved: URL | undefined
+  private inflight: Promise<URL> | undefined
+  private failure: { error: unknown; retryAt: number; consecutive: number } | undefined
+
+  constructor(
+    private readonly issuer: string,
+    private readonly limits: FetchLimits,
+  ) {}
+
+  jwksUri(): URL | Promise<URL> {
+    if (this.resolved) return this.resolved
+    if (this.inflight) return this.inflight
+    const now = Date.now()
+    if (this.failure && now < this.failure.retryAt) {
+      throw new SourceUnavailableError(
+        'discovery',
+        (this.failure.retryAt - now) / 1000,
+        this.failure.error,
+      )
+    }
+    this.inflight = this.discover().finally(() => {
+      this.inflight = undefined
+    })
+    return this.inflight
+  }
+
+  private async discover(): Promise<URL> {
+    try {
+      const document = await this.fetchMetadata()
+      const jwksUri = this.check(document)
+      this.resolved = jwksUri
+      this.failure = undefined
+      publishJwks({ type: 'discovered', issuer: this.issuer, jwksUri: jwksUri.href })
+      return jwksUri
+    } catch (error) {
+      const consecutive = (this.failure?.consecutive ?? 0) + 1
+      const backoff = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** (consecutive - 1))
+      this.failure = { error, retryAt: Date.now() + backoff, consecutive }
+      publishJwks({
+        type: 'discovery-failed',
+        issuer: this.issuer,
+        error: error instanceof Error ? error.message : String(error),
+      })
+      throw new SourceUnavailableError('discovery', backoff / 1000, error)
+    }
+  }
+
+  /** The OIDC document, or on 404 the RFC 8414 one. */
+  private async fetchMetadata(): Promise<unknown> {
+    const [openid, oauth] = metadataUrls(this.issuer)
+    try {
+      return await fetchJson(openid!, this.limits)
+    } catch (error) {
+      const notFound = error instanceof FetchError && error.status === 404
+      if (!notFound || oauth!.href === openid!.href) throw error
+      return await fetchJson(oauth!, this.limits)
+    }
+  }
+
+  private check(document: unknown): URL {
+    if (typeof document !== 'object' || document === null || Array.isArray(document)) {
+      throw new TypeError('the discovery document is not a JSON object')
+    }
+    const { issuer, jwks_uri: jwksUri } = document as Record<string, unknown>
+    if (issuer !== this.issuer) {
+      throw new TypeError(
+        `the discovery document names issuer ${JSON.stringify(issuer)}, not ${JSON.stringify(this.issuer)}`,
+      )
+    }
+    if (typeof jwksUri !== 'string') throw new TypeError('the discovery document has no jwks_uri')
+    return checkFetchUrl(jwksUri, this.limits.allowInsecureHttp, 'the discovered jwks_uri')
+  }
+}

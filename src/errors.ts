@@ -1,0 +1,229 @@
+/**
+ * `AuthError`, the one error jwt-gate throws for a refused request, and the RFC 6750
+ * `WWW-Authenticate` challenge it carries. Express's finalhandler, Koa's `ctx.onerror` and
+ * Fastify's reply all read the same fields (`status`/`statusCode`, `headers`, `expose`), so every
+ * adapter hands this object over unchanged.
+ */
+
+/** RFC 6750 error codes, plus `unauthorized` (no token at all) and `temporarily_unavailable`. */
+export type AuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_token'
+  | 'insufficient_scope'
+  | 'unauthorized'
+  | 'temporarily_unavailable'
+
+/**
+ * Stable machine reasons for logs and metrics. The README lists each with its status.
+ * New reasons may be added in minor versions; existing ones never change meaning.
+ */
+export type AuthErrorReason =
+  | 'no_token'
+  | 'malformed_request'
+  | 'ambiguous_token'
+  | 'csrf'
+  | 'token_too_large'
+  | 'malformed'
+  | 'alg_not_allowed'
+  | 'unsupported_header'
+  | 'wrong_typ'
+  | 'no_matching_key'
+  | 'bad_signature'
+  | 'invalid_claim'
+  | 'missing_claim'
+  | 'wrong_issuer'
+  | 'wrong_audience'
+  | 'expired'
+  | 'not_yet_valid'
+  | 'too_old'
+  | 'issued_in_future'
+  | 'revoked'
+  | 'insufficient_scope'
+  | 'claim_check_failed'
+  | 'jwks_unavailable'
+  | 'discovery_unavailable'
+  | 'denylist_unavailable'
+
+/** HTTP statuses an `AuthError` can carry. */
+export type AuthErrorStatus = 400 | 401 | 403 | 503
+
+const brand = Symbol.for('jwt-gate.AuthError')
+
+/** What a factory passes to the constructor; `realm` comes from the verifier's options. */
+export interface AuthErrorInit {
+  status: AuthErrorStatus
+  code: AuthErrorCode
+  reason: AuthErrorReason
+  message: string
+  realm: string
+  /** Space-separated scopes for an `insufficient_scope` challenge. */
+  scope?: string
+  /** Seconds, for 503. */
+  retryAfter?: number
+  cause?: unknown
+}
+
+/**
+ * A refused request. `status` (same as `statusCode`), `code` (RFC 6750), `reason` (stable and
+ * finer), `message` (names the failed check, never contains the token), `headers` (the
+ * `WWW-Authenticate` challenge, plus `Retry-After` on 503) and `expose` (true below 500).
+ * The underlying error, if any, is `cause`: for logs, never for clients.
+ *
+ * `instanceof AuthError` also holds for an `AuthError` from another copy of jwt-gate (its ESM
+ * and CommonJS builds in one process): the check reads a global brand, not the prototype.
+ */
+export class AuthError extends Error {
+  /** HTTP status. */
+  readonly status: AuthErrorStatus
+  /** Same as `status`, for Fastify and libraries that read `statusCode`. */
+  readonly statusCode: AuthErrorStatus
+  /** RFC 6750 error code (`unauthorized` when the request carried no token). */
+  readonly code: AuthErrorCode
+  /** Stable machine reason, finer than `code`. */
+  readonly reason: AuthErrorReason
+  /** Response headers: `WWW-Authenticate`, and `Retry-After` on 503. */
+  readonly headers: Readonly<Record<string, string>>
+  /** Whether the message may be shown to the client (Koa reads this): true for 4xx. */
+  readonly expose: boolean
+
+  /** @internal Use the factories in this module; the constructor shape may change. */
+  constructor(init: AuthErrorInit) {
+    super(init.message)
+    this.name = 'AuthError'
+    this.status = init.status
+    this.statusCode = init.status
+    this.code = init.code
+    this.reason = init.reason
+    this.expose = init.status < 500
+    const headers: Record<string, string> = { 'WWW-Authenticate': buildChallenge(init) }
+    if (init.retryAfter !== undefined) headers['Retry-After'] = String(init.retryAfter)
+    this.headers = Object.freeze(headers)
+    if (init.cause !== undefined) {
+      // Non-enumerable, so serialisers that walk the error do not send internals to clients.
+      Object.defineProperty(this, 'cause', { value: init.cause, enumerable: false })
+    }
+    Object.defineProperty(this, brand, { value: true })
+  }
+
+  /** True for any jwt-gate `AuthError`, whichever copy of the package created it. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return isAuthError(value)
+  }
+}
+
+/** Whether `value` is an `AuthError` from any copy of jwt-gate (ESM or CommonJS build). */
+export function isAuthError(value: unknown): value is AuthError {
+  return typeof value === 'object' && value !== null && brand in value
+}
+
+/**
+ * The `WWW-Authenticate` value (RFC 6750 §3): no `error=` when the request had no token,
+ * `scope=` on `insufficient_scope`.
+ */
+function buildChallenge(init: AuthErrorInit): string {
+  let challenge = `Bearer realm="${quoteRealm(init.realm)}"`
+  if (init.code === 'unauthorized') return challenge
+  challenge += `, error="${init.code}", error_description="${toDescription(init.message)}"`
+  if (init.scope !== undefined) challenge += `, scope="${toDescription(init.scope)}"`
+  return challenge
+}
+
+/** A realm is an RFC 7235 quoted-string: `"` and `\` are escaped with a backslash. */
+function quoteRealm(realm: string): string {
+  return realm.replace(/[^\x20-\x7e]/g, '').replace(/["\\]/g, '\\$&')
+}
+
+/**
+ * RFC 6750 §3 allows only %x20-21 / %x23-5B / %x5D-7E in `error_description` and `scope`:
+ * `"` and `\` cannot even be escaped there, so they become `'` and `/`, and anything outside
+ * printable ASCII is dropped.
+ */
+function toDescription(text: string): string {
+  return text
+    .replace(/"/g, "'")
+    .replace(/\\/g, '/')
+    .replace(/[^\x20-\x7e]/g, '')
+}
+
+// ---------------------------------------------------------------------------------------------
+// Factories: one per outcome, so status, code and reason always travel together.
+
+/** 401 without `error=`: the request carried no token. */
+export function noToken(realm: string): AuthError {
+  return new AuthError({
+    status: 401,
+    code: 'unauthorized',
+    reason: 'no_token',
+    message: 'No bearer token was sent.',
+    realm,
+  })
+}
+
+/** 400 `invalid_request`: the request itself is malformed (header syntax, ambiguity, CSRF). */
+export function invalidRequest(
+  realm: string,
+  reason: 'malformed_request' | 'ambiguous_token',
+  message: string,
+): AuthError {
+  return new AuthError({ status: 400, code: 'invalid_request', reason, message, realm })
+}
+
+/** 403 `invalid_request`, reason `csrf`: a cookie-authenticated cross-site write. */
+export function csrfRefused(realm: string, message: string): AuthError {
+  return new AuthError({ status: 403, code: 'invalid_request', reason: 'csrf', message, realm })
+}
+
+/** 401 `invalid_token` for any failed token check. */
+export function invalidToken(
+  realm: string,
+  reason: AuthErrorReason,
+  message: string,
+  cause?: unknown,
+): AuthError {
+  return new AuthError({ status: 401, code: 'invalid_token', reason, message, realm, cause })
+}
+
+/** 403 `insufficient_scope` with the required scopes in the challenge. */
+export function insufficientScope(realm: string, scopes: readonly string[]): AuthError {
+  return new AuthError({
+    status: 403,
+    code: 'insufficient_scope',
+    reason: 'insufficient_scope',
+    message: `The token lacks the required scope (${scopes.join(' ')}).`,
+    realm,
+    scope: scopes.join(' '),
+  })
+}
+
+/** 403 `invalid_token`: a `requireClaims` predicate returned false. */
+export function claimCheckFailed(realm: string): AuthError {
+  return new AuthError({
+    status: 403,
+    code: 'invalid_token',
+    reason: 'claim_check_failed',
+    message: 'The token does not satisfy the claims this route requires.',
+    realm,
+  })
+}
+
+/**
+ * 503 `temporarily_unavailable` with `Retry-After`. The message is generic on purpose: the key
+ * server's address, port or errno stay in `cause`, for logs only.
+ */
+export function unavailable(
+  realm: string,
+  reason: 'jwks_unavailable' | 'discovery_unavailable' | 'denylist_unavailable',
+  retryAfterSeconds: number,
+  cause?: unknown,
+): AuthError {
+  const what = reason === 'denylist_unavailable' ? 'revocation list' : 'signing keys'
+  return new AuthError({
+    status: 503,
+    code: 'temporarily_unavailable',
+    reason,
+    message: `The ${what} needed to verify the token are temporarily unavailable.`,
+    realm,
+    retryAfter: Math.max(1, Math.ceil(retryAfterSeconds)),
+    cause,
+  })
+}

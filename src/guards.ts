@@ -1,0 +1,106 @@
+/**
+ * (5) Per-route checks on an already verified token, written once and wrapped by each adapter:
+ * scopes (RFC 6749 §3.3 `scope`, or an `scp` array or string) and an arbitrary claim predicate.
+ */
+import { claimCheckFailed, insufficientScope, noToken } from './errors.js'
+import type { AuthResult, JwtPayload } from './types.js'
+
+/**
+ * The realm a verifier wrote its challenges with, carried on each result under a global symbol
+ * so a guard's 403 names the same realm as the verifier's 401 (even across package copies).
+ */
+export const REALM = Symbol.for('jwt-gate.realm')
+
+/** Realm used when a guard runs without a verified token to take one from. */
+const FALLBACK_REALM = 'api'
+
+/** Options of `requireScopes`, given as its last argument. */
+export interface ScopeOptions {
+  /** Any one of the listed scopes is enough (default: all are required). */
+  any?: boolean
+}
+
+/** Arguments of `requireScopes`: scope names or arrays of them, then optionally `{ any }`. */
+export type ScopeArguments = Array<string | readonly string[] | ScopeOptions>
+
+/** A parsed scope requirement. */
+export interface ScopeRequirement {
+  readonly scopes: readonly string[]
+  readonly any: boolean
+}
+
+/** A claim predicate for `requireClaims`. */
+export type ClaimPredicate = (payload: Readonly<JwtPayload>) => boolean
+
+/** Parse `requireScopes` arguments once, at route definition. Throws `TypeError` if unusable. */
+export function parseScopes(args: ScopeArguments): ScopeRequirement {
+  let any = false
+  const scopes: string[] = []
+  args.forEach((arg, index) => {
+    if (typeof arg === 'string') scopes.push(arg)
+    else if (Array.isArray(arg)) scopes.push(...(arg as readonly string[]))
+    else if (typeof arg === 'object' && arg !== null && index === args.length - 1) {
+      any = (arg as ScopeOptions).any === true
+    } else throw new TypeError('requireScopes takes scope names, then optionally { any: true }')
+  })
+  if (scopes.length === 0) throw new TypeError('requireScopes needs at least one scope')
+  for (const scope of scopes) {
+    if (typeof scope !== 'string' || scope === '' || /\s/.test(scope)) {
+      throw new TypeError(`requireScopes: "${String(scope)}" is not a scope name`)
+    }
+  }
+  return { scopes, any }
+}
+
+/** Throws 403 `insufficient_scope` unless `auth` grants the required scopes. */
+export function checkScopes(auth: AuthResult | null | undefined, required: ScopeRequirement): void {
+  if (!auth) throw noToken(FALLBACK_REALM)
+  const granted = grantedScopes(auth.payload)
+  const ok = required.any
+    ? required.scopes.some((scope) => granted.has(scope))
+    : required.scopes.every((scope) => granted.has(scope))
+  if (!ok) throw insufficientScope(realmOf(auth), required.scopes)
+}
+
+/** Throws 403 `invalid_token` unless `predicate(payload)` is exactly `true`. */
+export function checkClaimPredicate(
+  auth: AuthResult | null | undefined,
+  predicate: ClaimPredicate,
+): void {
+  if (!auth) throw noToken(FALLBACK_REALM)
+  let ok: unknown
+  try {
+    ok = predicate(auth.payload)
+  } catch {
+    ok = false // a throwing predicate refuses: fail closed, never a 500
+  }
+  if (ok !== true) throw claimCheckFailed(realmOf(auth))
+}
+
+/** Check that a `requireClaims` argument is a function, at route definition. */
+export function checkPredicate(predicate: unknown): ClaimPredicate {
+  if (typeof predicate !== 'function') {
+    throw new TypeError('requireClaims needs a function (payload) => boolean')
+  }
+  return predicate as ClaimPredicate
+}
+
+/** Scopes granted by `scope` (space-separated) and `scp` (array or space-separated string). */
+function grantedScopes(payload: Readonly<JwtPayload>): Set<string> {
+  const granted = new Set<string>()
+  const add = (value: unknown) => {
+    if (typeof value === 'string') {
+      for (const scope of value.split(' ')) if (scope !== '') granted.add(scope)
+    } else if (Array.isArray(value)) {
+      for (const scope of value) if (typeof scope === 'string') granted.add(scope)
+    }
+  }
+  add(payload.scope)
+  add(payload.scp)
+  return granted
+}
+
+function realmOf(auth: AuthResult): string {
+  const realm = (auth as { [REALM]?: unknown })[REALM]
+  return typeof realm === 'string' ? realm : FALLBACK_REALM
+}

@@ -1,0 +1,43 @@
+/**
+ * `jwt-gate`: the framework-neutral core. `createVerifier`, `AuthError`, and the public types.
+ * Framework guards live in `jwt-gate/express`, `jwt-gate/koa` and `jwt-gate/fastify`; the Redis
+ * denylist in `jwt-gate/redis`; the test issuer in `jwt-gate/testing`.
+ *
+ * @packageDocumentation
+ */
+export { createVerifier } from './verifier.js'
+export { AuthError, isAuthError } from './errors.js'
+export type { AuthErrorCode, AuthErrorReason, AuthErrorStatus } from './errors.js'
+export { CHANNELS } from './events.js'
+export type {
+  DenylistEvent,
+  JwksEvent,
+  JwksTrigger,
+  RejectedEvent,
+  VerifiedEvent,
+} from './events.js'
+export type {
+  Algorithm,
+  AuthResult,
+  BaseVerifierOptions,
+  CacheOptions,
+  CsrfOptions,
+  Denylist,
+  DiscoveryKeySource,
+  Duration,
+  HeadersLike,
+  JsonWebKey,
+  JsonWebKeySet,
+  JwtHeader,
+  JwtPayload,
+  LocalKeySource,
+  NodeHeaders,
+  RemoteKeyOptions,
+  RemoteKeySource,
+  RequestLike,
+  SecretKeySource,
+  TokenLocation,
+  Verifier,
+  VerifierOptions,
+  VerifyRequestOptions,
+} from './types.js'

@@ -1,0 +1,58 @@
+/**
+ * (2) The verified-token cache: an LRU (lru-cache) from a SHA-256 of the whole token to its
+ * verified header and claims, so a token seen again skips decoding and the signature check.
+ *
+ * - Keyed by a hash, never the raw string: the cache holds no usable credential, and a key is
+ *   44 bytes whatever the token's size.
+ * - Successes only: a failure is always recomputed (it may be a transient 503).
+ * - Each hit re-checks the validity window against the clock (`exp`, `nbf`, and the
+ *   `maxTokenAge` limit), so a token is never served past its expiry. The denylist is consulted
+ *   by the verifier on every hit; the cache never bypasses it.
+ */
+import { hash } from 'node:crypto'
+import { LRUCache } from 'lru-cache'
+import type { ValidityWindow } from './claims.js'
+import type { JwtHeader, JwtPayload } from './types.js'
+
+/** A verified token, as remembered. */
+export interface CachedVerification extends ValidityWindow {
+  readonly payload: Readonly<JwtPayload>
+  readonly header: Readonly<JwtHeader>
+}
+
+/** The cache of one verifier. */
+export interface TokenCache {
+  /** The entry for `token` if it is still inside its validity window at `now` (seconds). */
+  get(token: string, now: number): CachedVerification | undefined
+  /** Remember a verified token. */
+  set(token: string, entry: CachedVerification): void
+  /** Forget everything. */
+  clear(): void
+}
+
+/** A cache holding at most `maxEntries` tokens. */
+export function createTokenCache(maxEntries: number): TokenCache {
+  const lru = new LRUCache<string, CachedVerification>({ max: maxEntries })
+  return {
+    get(token, now) {
+      const key = keyOf(token)
+      const entry = lru.get(key)
+      if (entry === undefined) return undefined
+      if (now < entry.notBefore || now >= entry.expiresBefore) {
+        lru.delete(key)
+        return undefined
+      }
+      return entry
+    },
+    set(token, entry) {
+      lru.set(keyOf(token), entry)
+    },
+    clear() {
+      lru.clear()
+    },
+  }
+}
+
+function keyOf(token: string): string {
+  return hash('sha256', token, 'base64')
+}

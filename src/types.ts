@@ -1,0 +1,269 @@
+/**
+ * Public types of `jwt-gate`: the verifier options, the verified result and the small
+ * structural interfaces the core accepts (requests, denylists).
+ *
+ * The key source is a union whose members forbid each other's fields, so passing both
+ * `jwksUri` and `secret` fails to compile; `createVerifier` repeats the check at run time
+ * for JavaScript callers.
+ */
+
+/** A duration: a number of seconds, or a string such as `'30s'`, `'10m'`, `'1h'`, `'1d'`. */
+export type Duration = number | string
+
+/** The JWS algorithms jwt-gate verifies. `none` is not, and never will be, among them. */
+export type Algorithm =
+  | 'HS256'
+  | 'HS384'
+  | 'HS512'
+  | 'RS256'
+  | 'RS384'
+  | 'RS512'
+  | 'PS256'
+  | 'PS384'
+  | 'PS512'
+  | 'ES256'
+  | 'ES384'
+  | 'ES512'
+  | 'EdDSA'
+  | 'Ed25519'
+
+/** A JSON Web Key as published in a JWKS (RFC 7517). Only public members are read. */
+export interface JsonWebKey {
+  kty: string
+  kid?: string
+  alg?: string
+  use?: string
+  key_ops?: string[]
+  crv?: string
+  n?: string
+  e?: string
+  x?: string
+  y?: string
+  [member: string]: unknown
+}
+
+/** A JSON Web Key Set (RFC 7517 §5). */
+export interface JsonWebKeySet {
+  keys: JsonWebKey[]
+}
+
+/** The verified JWT Claims Set. Registered claims are typed; anything else is `unknown`. */
+export interface JwtPayload {
+  iss?: string
+  sub?: string
+  aud?: string | string[]
+  exp?: number
+  nbf?: number
+  iat?: number
+  jti?: string
+  scope?: string
+  scp?: string | string[]
+  [claim: string]: unknown
+}
+
+/** The verified JOSE header of the token. */
+export interface JwtHeader {
+  alg: string
+  kid?: string
+  typ?: string
+  [parameter: string]: unknown
+}
+
+/**
+ * What a successful verification yields; adapters attach it as `req.auth`, `ctx.state.auth`
+ * or `request.auth`. `payload` and `header` are frozen: a verified result may be served from
+ * the token cache to later requests, so nobody may change it.
+ */
+export interface AuthResult {
+  /** The verified claims. */
+  readonly payload: Readonly<JwtPayload>
+  /** The verified protected header. */
+  readonly header: Readonly<JwtHeader>
+  /** The compact token as it was received. */
+  readonly token: string
+}
+
+/**
+ * A revocation check consulted after every successful verification, including cache hits.
+ * Return `true` to refuse the token (401, reason `revoked`). A throw, a rejection or a
+ * timeout refuses the request with 503 (fail closed).
+ */
+export interface Denylist {
+  /** Whether this token (or its subject) has been revoked. */
+  isRevoked(payload: Readonly<JwtPayload>, header: Readonly<JwtHeader>): boolean | Promise<boolean>
+}
+
+/**
+ * The request shape `verifyRequest` reads: Node's `IncomingMessage` (and the Express, Koa and
+ * Fastify requests built on it) or a Fetch API `Request`.
+ */
+export interface RequestLike {
+  /** Node's lowercase header object, or a Fetch `Headers`. */
+  headers: NodeHeaders | HeadersLike
+  /** HTTP method; used by the CSRF check of cookie mode. */
+  method?: string
+  /** Request URL: an absolute URL on a Fetch `Request`, a path on Node. */
+  url?: string
+}
+
+/** Node's incoming header object: lowercase names, repeated headers as arrays. */
+export type NodeHeaders = Record<string, string | string[] | undefined>
+
+/** The part of the Fetch `Headers` class that jwt-gate reads. */
+export interface HeadersLike {
+  get(name: string): string | null
+}
+
+/** Where the token may be found. */
+export interface TokenLocation {
+  /** Read `Authorization: Bearer <token>`. Default `true`. */
+  header?: boolean
+  /**
+   * Name of an HttpOnly cookie that carries the token (for example `'access_token'` or
+   * `'__Host-access_token'`). Default: no cookie. Enables the CSRF check, see `csrf`.
+   */
+  cookie?: string
+}
+
+/** Cross-site request forgery defence for cookie mode. */
+export interface CsrfOptions {
+  /**
+   * Origins (scheme, host and port, such as `'https://app.example.com'`) allowed to send
+   * state-changing requests authenticated by the cookie. Same-origin is always allowed.
+   */
+  allowedOrigins?: string[]
+}
+
+/** Size bound of the verified-token cache. */
+export interface CacheOptions {
+  /**
+   * Maximum number of verified tokens kept (an LRU keyed by a SHA-256 of the token).
+   * `false` or `0` disables the cache. Default `10_000`.
+   */
+  tokens?: number | false
+}
+
+/** Options shared by every key source. */
+export interface BaseVerifierOptions {
+  /** Accepted issuer(s): exact, case-sensitive match on the `iss` claim. Required. */
+  issuer: string | string[]
+  /** Accepted audience(s): the token's `aud` must contain at least one. Required. */
+  audience: string | string[]
+  /**
+   * Allowed JWS algorithms. Default: `['HS256']` with a `secret`; with keys, a JWKS or
+   * discovery, every asymmetric algorithm (RS*, PS*, ES*, EdDSA, Ed25519), further narrowed
+   * per key by a JWK's own `alg`. `none` is refused, and HMAC is refused with asymmetric keys.
+   */
+  algorithms?: Algorithm[]
+  /** Leeway for `exp`, `nbf` and `iat` checks. Default `0`. */
+  clockTolerance?: Duration
+  /** Maximum age of the token measured from its `iat` (which becomes required). Default: none. */
+  maxTokenAge?: Duration
+  /** Claims that must be present. `exp` is always required, whatever this says. */
+  requiredClaims?: string[]
+  /**
+   * Expected `typ` header, such as `'at+jwt'` (RFC 9068). Compared case-insensitively with an
+   * optional `application/` prefix, as RFC 7515 §4.1.9 says. Default: not checked.
+   */
+  typ?: string
+  /** Where the token may come from. Default: `{ header: true }` (Authorization: Bearer only). */
+  token?: TokenLocation
+  /** CSRF defence for cookie mode; `false` turns it off (dangerous). Default: on. */
+  csrf?: CsrfOptions | false
+  /** Revocation check run after every successful verification, cache hits included. */
+  denylist?: Denylist
+  /** How long a denylist may take before the request fails with 503. Default `'2s'`. */
+  denylistTimeout?: Duration
+  /** Verified-token cache. Default `{ tokens: 10_000 }`. `false` disables it. */
+  cache?: CacheOptions | false
+  /** Longest token accepted, in characters, checked before any decoding. Default `8192`. */
+  maxTokenLength?: number
+  /** Deepest JSON nesting accepted in the payload (objects and arrays). Default `32`. */
+  maxPayloadDepth?: number
+  /** `realm` of the `WWW-Authenticate` challenge. Default: the first audience. */
+  realm?: string
+  /**
+   * Whether a request without a token fails (401). With `false`, it passes without `auth`;
+   * a request with a bad token still fails. Used by the framework guards. Default `true`.
+   */
+  credentialsRequired?: boolean
+}
+
+/** Options of the remote key sources (`jwksUri` and OIDC discovery). */
+export interface RemoteKeyOptions {
+  /** Keys are refreshed in the background before they reach this age. Default `'10m'`. */
+  cacheMaxAge?: Duration
+  /**
+   * Minimum time between two refetches caused by an unknown `kid` (so garbage `kid`s cannot
+   * make the API hammer the identity provider). Default `'30s'`.
+   */
+  cooldown?: Duration
+  /** Timeout of one JWKS or discovery request. Default `'5s'`. */
+  fetchTimeout?: Duration
+  /** How long known keys keep working while the key server fails. Default `'24h'`. */
+  staleIfError?: Duration
+  /** Largest JWKS or discovery document accepted, in bytes. Default `512 KiB`. */
+  maxResponseBytes?: number
+  /** Most keys read from one JWKS. Default `100`. */
+  maxKeys?: number
+  /** Allow `http:` key servers that are not on loopback (never do this in production). */
+  allowInsecureHttp?: boolean
+}
+
+/** Key source: a shared HMAC secret. */
+export interface SecretKeySource {
+  /** Shared HMAC secret (string as UTF-8 bytes, or raw bytes). Never empty. */
+  secret: string | Uint8Array
+  keys?: never
+  jwksUri?: never
+}
+
+/** Key source: a local JSON Web Key Set of public keys. */
+export interface LocalKeySource {
+  /** A local JWKS (public keys only; for HMAC use `secret`). */
+  keys: JsonWebKeySet
+  secret?: never
+  jwksUri?: never
+}
+
+/** Key source: a remote JWKS URL. */
+export interface RemoteKeySource extends RemoteKeyOptions {
+  /** URL of the JWKS. `https:` unless on loopback or `allowInsecureHttp`. */
+  jwksUri: string
+  secret?: never
+  keys?: never
+}
+
+/** Key source: OIDC / RFC 8414 discovery from `issuer` (when no other key source is given). */
+export interface DiscoveryKeySource extends RemoteKeyOptions {
+  secret?: never
+  keys?: never
+  jwksUri?: never
+}
+
+/** Everything `createVerifier` accepts: the shared options plus exactly one key source. */
+export type VerifierOptions = BaseVerifierOptions &
+  (SecretKeySource | LocalKeySource | RemoteKeySource | DiscoveryKeySource)
+
+/** Options of one `verifyRequest` call. */
+export interface VerifyRequestOptions {
+  /** With `false`, a request that carries no token resolves to `null` instead of failing. */
+  credentialsRequired?: boolean
+}
+
+/** A configured verifier: one per API, shared by as many guards as you like. */
+export interface Verifier {
+  /** Verify a compact JWT. Rejects with an `AuthError`. */
+  verify(token: string): Promise<AuthResult>
+  /** Find the token in a request (header or cookie), check CSRF in cookie mode, verify it. */
+  verifyRequest(request: RequestLike): Promise<AuthResult>
+  verifyRequest(
+    request: RequestLike,
+    options: VerifyRequestOptions & { credentialsRequired: false },
+  ): Promise<AuthResult | null>
+  verifyRequest(request: RequestLike, options?: VerifyRequestOptions): Promise<AuthResult | null>
+  /** Stop background work (JWKS refresh timers), release shared caches, drop cached tokens. */
+  close(): Promise<void>
+  /** The `credentialsRequired` default the guards built on this verifier use. */
+  readonly credentialsRequired: boolean
+}

@@ -1,0 +1,206 @@
+/**
+ * `createVerifier`: the one place that knows the order of the stages.
+ *
+ *   (1) extract the token (and check CSRF in cookie mode)
+ *   (2) verified-token cache → syntax + header → claims → key lookup → signature
+ *   (3) denylist
+ *   → { payload, header, token }
+ *
+ * Each stage is synchronous when it can be; only a key fetch or an asynchronous denylist makes a
+ * request wait for I/O. The public methods still return promises, as the contract says.
+ */
+import { checkClaims } from './claims.js'
+import { checkCsrf } from './csrf.js'
+import { createDecoder, type DecodedToken } from './decode.js'
+import { checkDenylist } from './denylist.js'
+import { invalidToken, isAuthError, noToken, unavailable, type AuthError } from './errors.js'
+import { REALM } from './guards.js'
+import { hasVerifiedSubscribers, publishRejected, publishVerified } from './events.js'
+import { extractToken } from './extract.js'
+import { createKeySource } from './key-source.js'
+import type { VerificationKey } from './jwk-set.js'
+import { toSpecs } from './jwk-set.js'
+import { normalizeOptions } from './options.js'
+import { verifySignature } from './signature.js'
+import { SourceUnavailableError } from './source-unavailable.js'
+import { createTokenCache } from './token-cache.js'
+import type {
+  AuthResult,
+  RequestLike,
+  Verifier,
+  VerifierOptions,
+  VerifyRequestOptions,
+} from './types.js'
+
+/**
+ * Create a verifier: options are checked now (a mistake throws `TypeError`), keys are fetched on
+ * first use and cached process-wide.
+ *
+ * @example
+ * ```ts
+ * import { createVerifier } from 'jwt-gate'
+ *
+ * const verifier = createVerifier({
+ *   issuer: 'https://id.example.com/',
+ *   audience: 'https://api.example.com',
+ *   jwksUri: 'https://id.example.com/.well-known/jwks.json',
+ * })
+ * const { payload } = await verifier.verify(token)
+ * ```
+ */
+export function createVerifier(options: VerifierOptions): Verifier {
+  const config = normalizeOptions(options)
+  const { realm, denylist } = config
+  const keySource = createKeySource(
+    config.keySource,
+    toSpecs(config.algorithms.keys()),
+    config.remote,
+  )
+  const decode = createDecoder(config)
+  const tokenCache = config.tokenCacheSize > 0 ? createTokenCache(config.tokenCacheSize) : undefined
+  let closed = false
+
+  /** (2) + (3) for one token; synchronous unless a key fetch or the denylist is asynchronous. */
+  function verifyToken(token: string): AuthResult | Promise<AuthResult> {
+    const now = Math.floor(Date.now() / 1000)
+    const hit = tokenCache?.get(token, now)
+    if (hit !== undefined) {
+      if (hasVerifiedSubscribers()) announce(hit.header, hit.payload, true)
+      const result = toResult(hit.payload, hit.header, token, realm)
+      return denylist ? checkDenylist(denylist, result, config.denylistTimeoutMs, realm) : result
+    }
+
+    const decoded = decode(token)
+    const window = checkClaims(decoded.payload, config, now)
+    const keys = resolveKeys(decoded)
+    const finish = (candidates: VerificationKey[]): AuthResult | Promise<AuthResult> => {
+      checkSignature(decoded, candidates)
+      tokenCache?.set(token, { payload: decoded.payload, header: decoded.header, ...window })
+      if (hasVerifiedSubscribers()) announce(decoded.header, decoded.payload, false)
+      const result = toResult(decoded.payload, decoded.header, token, realm)
+      return denylist ? checkDenylist(denylist, result, config.denylistTimeoutMs, realm) : result
+    }
+    return Array.isArray(keys) ? finish(keys) : keys.then(finish)
+  }
+
+  function resolveKeys(decoded: DecodedToken): VerificationKey[] | Promise<VerificationKey[]> {
+    try {
+      const keys = keySource.resolve(decoded.alg, decoded.kid, decoded.payload.iss!)
+      return Array.isArray(keys) ? keys : keys.catch(toAuthError)
+    } catch (error) {
+      return toAuthError(error)
+    }
+  }
+
+  function toAuthError(error: unknown): never {
+    if (error instanceof SourceUnavailableError) {
+      throw unavailable(
+        realm,
+        error.source === 'jwks' ? 'jwks_unavailable' : 'discovery_unavailable',
+        error.retryAfterSeconds,
+        error.cause,
+      )
+    }
+    throw error
+  }
+
+  function checkSignature(decoded: DecodedToken, candidates: VerificationKey[]): void {
+    if (candidates.length === 0) {
+      throw invalidToken(
+        realm,
+        'no_matching_key',
+        decoded.kid === undefined
+          ? 'No trusted key matches the token.'
+          : 'No trusted key matches the token\'s "kid".',
+      )
+    }
+    for (const candidate of candidates) {
+      const prepared = candidate.byAlgorithm.get(decoded.alg.name)!
+      if (verifySignature(decoded.alg, prepared, decoded.signingInput, decoded.signature)) return
+    }
+    throw invalidToken(realm, 'bad_signature', 'The token signature is invalid.')
+  }
+
+  /** (1) then (2)–(3) for one request. */
+  function verifyRequestNow(
+    request: RequestLike,
+    credentialsRequired: boolean,
+  ): AuthResult | null | Promise<AuthResult | null> {
+    const found = extractToken(request, config)
+    if (found === undefined) {
+      if (credentialsRequired) throw noToken(realm)
+      return null
+    }
+    if (found.from === 'cookie' && config.csrf !== false) {
+      checkCsrf(request, config.csrf.allowedOrigins, realm)
+    }
+    return verifyToken(found.token)
+  }
+
+  return {
+    credentialsRequired: config.credentialsRequired,
+    verify(token: string): Promise<AuthResult> {
+      if (typeof token !== 'string') {
+        return settle(realm, () => {
+          throw invalidToken(realm, 'malformed', 'The token must be a string.')
+        })
+      }
+      return settle(realm, () => verifyToken(token))
+    },
+    verifyRequest(request: RequestLike, requestOptions?: VerifyRequestOptions) {
+      const required = requestOptions?.credentialsRequired ?? config.credentialsRequired
+      return settle(realm, () => verifyRequestNow(request, required))
+    },
+    close() {
+      if (!closed) {
+        closed = true
+        keySource.close()
+        tokenCache?.clear()
+      }
+      return Promise.resolve()
+    },
+  } as Verifier
+}
+
+/**
+ * Run a stage chain into a promise. A thrown `AuthError` is published and rejected as is;
+ * anything else (a bug, a broken denylist object) becomes a 401 rather than a 500 or a pass.
+ */
+function settle<T>(realm: string, run: () => T | Promise<T>): Promise<T> {
+  try {
+    const value = run()
+    if (!(value instanceof Promise)) return Promise.resolve(value)
+    return value.catch((error: unknown) => {
+      throw reportable(error, realm)
+    })
+  } catch (error) {
+    return Promise.reject(reportable(error, realm))
+  }
+}
+
+function reportable(error: unknown, realm: string): AuthError {
+  const authError = isAuthError(error)
+    ? error
+    : invalidToken(realm, 'malformed', 'The token could not be verified.', error)
+  publishRejected({
+    reason: authError.reason,
+    status: authError.status,
+    code: authError.code,
+    message: authError.message,
+  })
+  return authError
+}
+
+/** The result object; it carries the realm (under a symbol) for the scope and claim guards. */
+function toResult(
+  payload: AuthResult['payload'],
+  header: AuthResult['header'],
+  token: string,
+  realm: string,
+): AuthResult {
+  return { payload, header, token, [REALM]: realm } as AuthResult
+}
+
+function announce(header: AuthResult['header'], payload: AuthResult['payload'], cached: boolean) {
+  publishVerified({ cached, alg: header.alg, kid: header.kid, iss: payload.iss, sub: payload.sub })
+}

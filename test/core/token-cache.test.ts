@@ -1,0 +1,105 @@
+/**
+ * The verified-token cache: hits skip the signature check but never a time check or the
+ * denylist; failures are never cached; the size bound holds.
+ */
+import assert from 'node:assert/strict'
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
+import { afterEach, beforeEach, describe, test } from 'node:test'
+import { CHANNELS, createVerifier, type VerifiedEvent } from '../../src/index.js'
+import { createTokenCache } from '../../src/token-cache.js'
+import { hmacToken, nowSeconds } from '../helpers/tokens.js'
+
+const issuer = 'urn:issuer'
+const audience = 'urn:api'
+const secret = 'c'.repeat(48)
+const token = (claims: Record<string, unknown> = {}) =>
+  hmacToken(
+    { alg: 'HS256' },
+    { iss: issuer, aud: audience, exp: nowSeconds() + 60, ...claims },
+    secret,
+  )
+
+let events: VerifiedEvent[] = []
+const listener = (message: unknown) => events.push(message as VerifiedEvent)
+beforeEach(() => {
+  events = []
+  subscribe(CHANNELS.verified, listener)
+})
+afterEach(() => unsubscribe(CHANNELS.verified, listener))
+
+describe('verified-token cache', () => {
+  test('the second verification of a token is a cache hit, with the same frozen result', async () => {
+    const v = createVerifier({ issuer, audience, secret })
+    const t = token({ sub: 'a' })
+    const first = await v.verify(t)
+    const second = await v.verify(t)
+    assert.deepEqual(
+      events.map((e) => e.cached),
+      [false, true],
+    )
+    assert.equal(second.payload, first.payload)
+    assert.equal(second.token, t)
+  })
+
+  test('cache: false verifies every time', async () => {
+    const v = createVerifier({ issuer, audience, secret, cache: false })
+    const t = token()
+    await v.verify(t)
+    await v.verify(t)
+    assert.deepEqual(
+      events.map((e) => e.cached),
+      [false, false],
+    )
+  })
+
+  test('a different token with the same claims is not a hit (the key is the whole token)', async () => {
+    const v = createVerifier({ issuer, audience, secret })
+    const claims = { sub: 'same', exp: nowSeconds() + 60 }
+    await v.verify(token(claims))
+    const other = hmacToken(
+      { alg: 'HS256', typ: 'JWT' },
+      { iss: issuer, aud: audience, ...claims },
+      secret,
+    )
+    await v.verify(other)
+    assert.deepEqual(
+      events.map((e) => e.cached),
+      [false, false],
+    )
+  })
+
+  test('failures are not cached: a forged twin of a cached token is still refused', async () => {
+    const v = createVerifier({ issuer, audience, secret })
+    const t = token()
+    await v.verify(t)
+    const forged = t.slice(0, -2) + (t.endsWith('AA') ? 'BA' : 'AA')
+    await assert.rejects(v.verify(forged), { reason: 'bad_signature' })
+    await assert.rejects(v.verify(forged), { reason: 'bad_signature' })
+  })
+
+  test('the LRU holds at most its bound', () => {
+    const cache = createTokenCache(2)
+    const entry = {
+      payload: {},
+      header: { alg: 'HS256' },
+      notBefore: 0,
+      expiresBefore: Number.POSITIVE_INFINITY,
+    }
+    cache.set('a', entry)
+    cache.set('b', entry)
+    cache.set('c', entry)
+    assert.equal(cache.get('a', 1), undefined)
+    assert.equal(cache.get('c', 1), entry)
+  })
+
+  test('an entry outside its validity window is dropped, not served', () => {
+    const cache = createTokenCache(10)
+    const entry = { payload: {}, header: { alg: 'HS256' }, notBefore: 100, expiresBefore: 200 }
+    cache.set('t', entry)
+    assert.equal(cache.get('t', 99), undefined)
+    assert.equal(cache.get('t', 150), undefined) // dropped by the first miss
+    cache.set('t', entry)
+    assert.equal(cache.get('t', 150), entry)
+    assert.equal(cache.get('t', 200), undefined)
+  })
+})

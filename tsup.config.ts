@@ -1,0 +1,25 @@
+import { defineConfig } from 'tsup'
+
+/**
+ * Six entries, two formats. Chunk splitting is on for CommonJS as well as ESM so each format
+ * holds exactly one copy of the core: `AuthError` from `jwt-gate` is the very class the
+ * adapters throw. Runtime dependencies and framework peers stay external.
+ */
+export default defineConfig({
+  entry: {
+    index: 'src/index.ts',
+    express: 'adapters/express.ts',
+    testing: 'src/testing.ts',
+  },
+  format: ['esm', 'cjs'],
+  target: 'node20',
+  platform: 'node',
+  splitting: true,
+  dts: true,
+  sourcemap: true,
+  clean: true,
+  treeshake: true,
+  outDir: 'dist',
+  // Keep `node:crypto` rather than `crypto`: unambiguous, and what Deno and Bun expect.
+  removeNodeProtocol: false,
+})
