@@ -1,6 +1,7 @@
 // ESLint flat config: typescript-eslint's type-checked rules. no-floating-promises stays on:
 // a promise dropped in middleware is a request that never answers.
 import js from '@eslint/js'
+import globals from 'globals'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
@@ -40,6 +41,7 @@ export default tseslint.config(
   {
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     ...tseslint.configs.disableTypeChecked,
+    languageOptions: { globals: globals.node },
   },
   {
     // Tests poke at hostile inputs and untyped JSON bodies on purpose.

@@ -1,0 +1,151 @@
+/**
+ * `jwt-gate/fastify`: a Fastify 4 and 5 plugin.
+ *
+ * Registering it decorates `request.auth` (null until verified) and `app.requireJwt`, an
+ * `onRequest` hook to add globally or per route. `requireScopes` and `requireClaims` are
+ * `preHandler`s. Failures are thrown as `AuthError`: Fastify's error handler answers with its
+ * `statusCode`, its `headers` (`WWW-Authenticate`, `Retry-After`) and the usual JSON error body.
+ *
+ * @example
+ * ```ts
+ * import Fastify from 'fastify'
+ * import jwtGate, { requireScopes } from 'jwt-gate/fastify'
+ *
+ * const app = Fastify()
+ * await app.register(jwtGate, { issuer: 'https://id.example.com/', audience: 'https://api.example.com' })
+ * app.addHook('onRequest', app.requireJwt)
+ * app.get('/orders', { preHandler: requireScopes('read:orders') }, (request) => request.auth?.payload)
+ * ```
+ */
+import type {
+  FastifyInstance,
+  FastifyPluginCallback,
+  onRequestHookHandler,
+  preHandlerHookHandler,
+} from 'fastify'
+import {
+  isVerifier,
+  resolveGuard,
+  type GuardOptions,
+  type OptionsOrVerifier,
+} from '../src/adapter-support.js'
+import {
+  checkClaimPredicate,
+  checkPredicate,
+  checkScopes,
+  parseScopes,
+  type ClaimPredicate,
+  type ScopeArguments,
+} from '../src/guards.js'
+import type { AuthResult, Verifier, VerifierOptions } from '../src/types.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The verified token, set by `app.requireJwt`; null when not (yet) verified. */
+    auth: AuthResult | null
+  }
+  interface FastifyInstance {
+    /** jwt-gate's `onRequest` hook: verify the token and set `request.auth`. */
+    requireJwt: onRequestHookHandler
+    /** The verifier behind `requireJwt`. */
+    jwtVerifier: Verifier
+  }
+}
+
+/** Plugin options: the verifier options, or `{ verifier }` to share one; plus guard options. */
+export type JwtGatePluginOptions = (VerifierOptions | { verifier: Verifier }) & GuardOptions
+
+// Register options Fastify itself may hand to every plugin; they are not verifier options.
+const FASTIFY_REGISTER_OPTIONS = ['prefix', 'logLevel', 'logSerializers'] as const
+
+const plugin: FastifyPluginCallback<JwtGatePluginOptions> = (app, options, done) => {
+  const {
+    verifier: given,
+    credentialsRequired,
+    ...rest
+  } = options as unknown as Record<string, unknown>
+  for (const name of FASTIFY_REGISTER_OPTIONS) delete rest[name]
+  const ownsVerifier = !isVerifier(given)
+  const hook = requireJwt(isVerifier(given) ? given : (rest as unknown as VerifierOptions), {
+    credentialsRequired: credentialsRequired as boolean | undefined,
+  })
+  const { verifier } = hook
+
+  app.decorateRequest('auth', null)
+  app.decorate('requireJwt', hook)
+  app.decorate('jwtVerifier', verifier)
+  // A verifier built here is closed with the app; a shared one belongs to its owner.
+  if (ownsVerifier) app.addHook('onClose', (_instance: FastifyInstance) => verifier.close())
+  done()
+}
+
+// What fastify-plugin would set, written out so the plugin needs no runtime dependency: skip
+// encapsulation (the decorators reach the whole app), a name, and the supported Fastify range.
+Object.assign(plugin, {
+  [Symbol.for('skip-override')]: true,
+  [Symbol.for('fastify.display-name')]: 'jwt-gate',
+  [Symbol.for('plugin-meta')]: { name: 'jwt-gate', fastify: '4.x || 5.x' },
+})
+
+/** The plugin. `await app.register(jwtGate, options)`. */
+export default plugin
+
+/** The same plugin as a named export. */
+export { plugin as jwtGate }
+
+/** An `onRequest` hook that verifies the token; `.verifier` is the verifier it uses. */
+export type JwtHook = onRequestHookHandler & { readonly verifier: Verifier }
+
+/**
+ * Build an `onRequest` hook without the plugin's decorator: for a route that needs another
+ * verifier or `credentialsRequired: false`. Register the plugin once as well, so `request.auth`
+ * is declared on every request.
+ */
+export function requireJwt(
+  optionsOrVerifier: OptionsOrVerifier,
+  guardOptions?: GuardOptions,
+): JwtHook {
+  const { verifier, credentialsRequired } = resolveGuard(optionsOrVerifier, guardOptions)
+  // Callback style (not async) so the same function fits Fastify 4 and 5 hook typings.
+  const hook: onRequestHookHandler = function requireJwt(request, _reply, done) {
+    verifier.verifyRequest(request.raw, { credentialsRequired }).then((auth) => {
+      request.auth = auth
+      done()
+    }, done)
+  }
+  return Object.assign(hook, { verifier })
+}
+
+/**
+ * A `preHandler` requiring scopes from the `scope` (or `scp`) claim: all of them, or any with a
+ * last `{ any: true }`. Fails with 403 `insufficient_scope`.
+ */
+export function requireScopes(...scopes: ScopeArguments): preHandlerHookHandler {
+  const required = parseScopes(scopes)
+  return function requireScopes(request, _reply, done) {
+    try {
+      checkScopes(request.auth, required)
+    } catch (error) {
+      return done(error as Error)
+    }
+    done()
+  }
+}
+
+/** A `preHandler` requiring `predicate(payload)` to be true. Fails with 403 `invalid_token`. */
+export function requireClaims(predicate: ClaimPredicate): preHandlerHookHandler {
+  const check = checkPredicate(predicate)
+  return function requireClaims(request, _reply, done) {
+    try {
+      checkClaimPredicate(request.auth, check)
+    } catch (error) {
+      return done(error as Error)
+    }
+    done()
+  }
+}
+
+export { AuthError, isAuthError } from '../src/errors.js'
+export type { AuthResult, Verifier, VerifierOptions } from '../src/types.js'
+export type { GuardOptions, OptionsOrVerifier } from '../src/adapter-support.js'
+export type { ClaimPredicate, ScopeArguments, ScopeOptions } from '../src/guards.js'

@@ -1,0 +1,86 @@
+/**
+ * `jwt-gate/koa`: guards for Koa 2 and 3.
+ *
+ * `requireJwt` verifies the request and sets `ctx.state.auth`; `requireScopes` and
+ * `requireClaims` check it per route. Failures are thrown as `AuthError`, so Koa's own error
+ * handling answers with its `status`, `headers` and `expose` (and your error middleware, if any,
+ * sees the error first).
+ *
+ * @example
+ * ```ts
+ * import Koa from 'koa'
+ * import { requireJwt, requireScopes } from 'jwt-gate/koa'
+ *
+ * const app = new Koa()
+ * app.use(requireJwt({ issuer: 'https://id.example.com/', audience: 'https://api.example.com' }))
+ * app.use(requireScopes('read:orders'))
+ * app.use((ctx) => { ctx.body = { sub: ctx.state.auth?.payload.sub } })
+ * ```
+ */
+import type { Middleware } from 'koa'
+import { resolveGuard, type GuardOptions, type OptionsOrVerifier } from '../src/adapter-support.js'
+import {
+  checkClaimPredicate,
+  checkPredicate,
+  checkScopes,
+  parseScopes,
+  type ClaimPredicate,
+  type ScopeArguments,
+} from '../src/guards.js'
+import type { AuthResult, Verifier } from '../src/types.js'
+
+declare module 'koa' {
+  interface DefaultState {
+    /** The verified token, set by jwt-gate's `requireJwt` (absent on an anonymous request). */
+    auth?: AuthResult
+  }
+}
+
+/** The `requireJwt` middleware; `.verifier` is the verifier it uses (close it on shutdown). */
+export type JwtMiddleware = Middleware & { readonly verifier: Verifier }
+
+/**
+ * Verify every request's token and set `ctx.state.auth = { payload, header, token }`.
+ *
+ * @param optionsOrVerifier verifier options (a verifier is built), or an existing verifier
+ *   (so one JWKS cache serves many guards).
+ * @param guardOptions `{ credentialsRequired: false }` lets requests without a token through.
+ */
+export function requireJwt(
+  optionsOrVerifier: OptionsOrVerifier,
+  guardOptions?: GuardOptions,
+): JwtMiddleware {
+  const { verifier, credentialsRequired } = resolveGuard(optionsOrVerifier, guardOptions)
+  const middleware: Middleware = async (ctx, next) => {
+    const auth = await verifier.verifyRequest(ctx.req, { credentialsRequired })
+    if (auth) ctx.state.auth = auth
+    await next()
+  }
+  return Object.assign(middleware, { verifier })
+}
+
+/**
+ * Require scopes from the `scope` (or `scp`) claim: all of them, or any with a last
+ * `{ any: true }`. Throws 403 `insufficient_scope`.
+ */
+export function requireScopes(...scopes: ScopeArguments): Middleware {
+  const required = parseScopes(scopes)
+  return (ctx, next) => {
+    checkScopes(ctx.state.auth, required)
+    return next()
+  }
+}
+
+/** Require `predicate(payload)` to be true. Throws 403 `invalid_token`. */
+export function requireClaims(predicate: ClaimPredicate): Middleware {
+  const check = checkPredicate(predicate)
+  return (ctx, next) => {
+    checkClaimPredicate(ctx.state.auth, check)
+    return next()
+  }
+}
+
+export { AuthError, isAuthError } from '../src/errors.js'
+export type { AuthResult, Verifier, VerifierOptions } from '../src/types.js'
+export type { GuardOptions, OptionsOrVerifier } from '../src/adapter-support.js'
+export type { ClaimPredicate, ScopeArguments, ScopeOptions } from '../src/guards.js'

@@ -1,0 +1,35 @@
+/**
+ * `npm start`: the Express example with its embedded test issuer, and curl lines that show the
+ * three outcomes a client meets: 200, 401 (expired token) and 403 (missing scope).
+ *
+ * PORT picks the API port (default: a free one).
+ */
+import { startExpressExample } from './express.js'
+
+const example = await startExpressExample(Number(process.env.PORT ?? 0))
+const { issuer, url } = example
+const good = await issuer.sign(
+  { sub: 'demo-user', scope: 'read:orders write:orders' },
+  { expiresIn: '1h' },
+)
+const expired = await issuer.sign({ sub: 'demo-user', scope: 'read:orders' }, { expiresIn: -60 })
+const noScope = await issuer.sign({ sub: 'demo-user', scope: 'profile' }, { expiresIn: '1h' })
+
+console.log(`jwt-gate demo API listening on ${url}  (test issuer: ${issuer.url})
+
+200 — a valid token with the read:orders scope:
+curl -i -H 'Authorization: Bearer ${good}' ${url}/orders
+
+401 — the same request with an expired token:
+curl -i -H 'Authorization: Bearer ${expired}' ${url}/orders
+
+403 — a valid token without the read:orders scope:
+curl -i -H 'Authorization: Bearer ${noScope}' ${url}/orders
+
+Press Ctrl+C to stop.`)
+
+const stop = () => {
+  void example.close().then(() => process.exit(0))
+}
+process.once('SIGINT', stop)
+process.once('SIGTERM', stop)

@@ -1,0 +1,214 @@
+/**
+ * The same small API written for each framework and major version, guarded by jwt-gate through
+ * that framework's adapter. The scenario table runs against every one of them.
+ *
+ * Routes (all behind `requireJwt` unless said):
+ *   GET  /me         → { sub }
+ *   GET  /orders     → requireScopes('read:orders')
+ *   GET  /any        → requireScopes('a', 'b', { any: true })
+ *   GET  /claims     → requireClaims((p) => p.org === 'acme')
+ *   POST /orders     → requireScopes('write:orders'); counts a side effect
+ *   GET  /optional   → requireJwt(verifier, { credentialsRequired: false }) → { sub | null }
+ */
+import KoaRouter from '@koa/router'
+import express5 from 'express'
+import express4 from 'express4'
+import fastify5 from 'fastify'
+import fastify4 from 'fastify4'
+import koa3 from 'koa'
+import koa2 from 'koa2'
+import type { JwtPayload, Verifier } from '../../src/index.js'
+import * as expressGuards from '../../adapters/express.js'
+import jwtGate, * as fastifyGuards from '../../adapters/fastify.js'
+import * as koaGuards from '../../adapters/koa.js'
+import { listen, type Listening } from '../helpers/http.js'
+
+/** A running app and what its handlers saw. */
+export interface RunningApp extends Listening {
+  /** Handler invocations (a guarded handler must never run for a refused request). */
+  handled: number
+  /** Side effects performed by POST /orders. */
+  created: number
+}
+
+/** One framework at one major version. */
+export interface AppFactory {
+  name: string
+  start(verifier: Verifier): Promise<RunningApp>
+}
+
+const anyOf = { any: true }
+const isAcme = (payload: Readonly<JwtPayload>) => payload.org === 'acme'
+
+function expressApp(name: string, express: typeof express5): AppFactory {
+  return {
+    name,
+    async start(verifier) {
+      const counters = { handled: 0, created: 0 }
+      const { requireJwt, requireScopes, requireClaims } = expressGuards
+      const app = express()
+      const guard = requireJwt(verifier)
+      const done = (body: () => unknown) => (req: any, res: any) => {
+        counters.handled++
+        res.json(body.call(req))
+      }
+      app.get('/me', guard, (req, res) => {
+        counters.handled++
+        res.json({ sub: req.auth?.payload.sub })
+      })
+      app.get(
+        '/orders',
+        guard,
+        requireScopes('read:orders'),
+        done(() => ({ orders: [] })),
+      )
+      app.get(
+        '/any',
+        guard,
+        requireScopes('a', 'b', anyOf),
+        done(() => ({ ok: true })),
+      )
+      app.get(
+        '/claims',
+        guard,
+        requireClaims(isAcme),
+        done(() => ({ ok: true })),
+      )
+      app.post('/orders', guard, requireScopes('write:orders'), (_req, res) => {
+        counters.handled++
+        counters.created++
+        res.status(201).json({ created: true })
+      })
+      app.get('/optional', requireJwt(verifier, { credentialsRequired: false }), (req, res) => {
+        counters.handled++
+        res.json({ sub: req.auth?.payload.sub ?? null })
+      })
+      const listening = await listen(app as never)
+      return Object.assign(listening, counters, {
+        get handled() {
+          return counters.handled
+        },
+        get created() {
+          return counters.created
+        },
+      })
+    },
+  }
+}
+
+function koaApp(name: string, Koa: typeof koa3): AppFactory {
+  return {
+    name,
+    async start(verifier) {
+      const counters = { handled: 0, created: 0 }
+      const { requireJwt, requireScopes, requireClaims } = koaGuards
+      const app = new Koa()
+      app.silent = true // 503s are expected in the table; keep the test output clean
+      const router = new KoaRouter()
+      const guard = requireJwt(verifier)
+      router.get('/me', guard, (ctx) => {
+        counters.handled++
+        ctx.body = { sub: ctx.state.auth?.payload.sub }
+      })
+      router.get('/orders', guard, requireScopes('read:orders'), (ctx) => {
+        counters.handled++
+        ctx.body = { orders: [] }
+      })
+      router.get('/any', guard, requireScopes('a', 'b', anyOf), (ctx) => {
+        counters.handled++
+        ctx.body = { ok: true }
+      })
+      router.get('/claims', guard, requireClaims(isAcme), (ctx) => {
+        counters.handled++
+        ctx.body = { ok: true }
+      })
+      router.post('/orders', guard, requireScopes('write:orders'), (ctx) => {
+        counters.handled++
+        counters.created++
+        ctx.status = 201
+        ctx.body = { created: true }
+      })
+      router.get('/optional', requireJwt(verifier, { credentialsRequired: false }), (ctx) => {
+        counters.handled++
+        ctx.body = { sub: ctx.state.auth?.payload.sub ?? null }
+      })
+      app.use(router.routes())
+      const handle = app.callback()
+      const listening = await listen((req, res) => void handle(req, res))
+      return Object.assign(listening, {
+        get handled() {
+          return counters.handled
+        },
+        get created() {
+          return counters.created
+        },
+      })
+    },
+  }
+}
+
+function fastifyApp(name: string, Fastify: typeof fastify5): AppFactory {
+  return {
+    name,
+    async start(verifier) {
+      const counters = { handled: 0, created: 0 }
+      const { requireScopes, requireClaims } = fastifyGuards
+      const app = Fastify()
+      await app.register(jwtGate, { verifier })
+      const onRequest = app.requireJwt
+      app.get('/me', { onRequest }, (request) => {
+        counters.handled++
+        return { sub: request.auth?.payload.sub }
+      })
+      app.get('/orders', { onRequest, preHandler: requireScopes('read:orders') }, () => {
+        counters.handled++
+        return { orders: [] }
+      })
+      app.get('/any', { onRequest, preHandler: requireScopes('a', 'b', anyOf) }, () => {
+        counters.handled++
+        return { ok: true }
+      })
+      app.get('/claims', { onRequest, preHandler: requireClaims(isAcme) }, () => {
+        counters.handled++
+        return { ok: true }
+      })
+      app.post(
+        '/orders',
+        { onRequest, preHandler: requireScopes('write:orders') },
+        (_request, reply) => {
+          counters.handled++
+          counters.created++
+          return reply.code(201).send({ created: true })
+        },
+      )
+      const optional = fastifyGuards.requireJwt(verifier, { credentialsRequired: false })
+      app.get('/optional', { onRequest: optional }, (request) => {
+        counters.handled++
+        return { sub: request.auth?.payload.sub ?? null }
+      })
+      await app.ready()
+      const listening = await listen(app.server)
+      return Object.assign(listening, {
+        get handled() {
+          return counters.handled
+        },
+        get created() {
+          return counters.created
+        },
+        close: async () => {
+          await app.close()
+        },
+      })
+    },
+  }
+}
+
+/** Every framework and major version the adapters support. */
+export const APPS: AppFactory[] = [
+  expressApp('express@5', express5),
+  expressApp('express@4', express4),
+  koaApp('koa@3', koa3),
+  koaApp('koa@2', koa2),
+  fastifyApp('fastify@5', fastify5),
+  fastifyApp('fastify@4', fastify4 as unknown as typeof fastify5),
+]

@@ -1,0 +1,251 @@
+/**
+ * The behavioural table, written once and run against every adapter and major version over real
+ * HTTP. A difference between frameworks is a bug unless README explains it.
+ */
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import { createVerifier, type Verifier } from '../../src/index.js'
+import { createTestIssuer, type TestIssuer } from '../../src/testing.js'
+import { bearer, send, type TestResponse } from '../helpers/http.js'
+import type { AppFactory, RunningApp } from './apps.js'
+
+const audience = 'https://api.example.com'
+const realm = audience
+
+/** Run the whole table against one framework version. */
+export function runScenarios(factory: AppFactory): void {
+  describe(factory.name, () => {
+    let issuer: TestIssuer
+    let downIssuer: TestIssuer
+    let verifier: Verifier
+    let downVerifier: Verifier
+    let app: RunningApp
+    let downApp: RunningApp
+
+    before(async () => {
+      issuer = await createTestIssuer({ alg: 'RS256', audience })
+      downIssuer = await createTestIssuer({ alg: 'ES256', audience })
+      downIssuer.simulateOutage('error')
+      const common = {
+        audience,
+        token: { cookie: 'access_token' },
+        csrf: { allowedOrigins: ['https://app.example.com'] },
+      }
+      verifier = createVerifier({ ...common, issuer: issuer.url, jwksUri: issuer.jwksUri })
+      downVerifier = createVerifier({
+        ...common,
+        issuer: downIssuer.url,
+        jwksUri: downIssuer.jwksUri,
+      })
+      app = await factory.start(verifier)
+      downApp = await factory.start(downVerifier)
+    })
+    after(async () => {
+      await Promise.all([app.close(), downApp.close()])
+      await Promise.all([verifier.close(), downVerifier.close()])
+      await Promise.all([issuer.close(), downIssuer.close()])
+    })
+
+    /** A refusal: status, exact challenge shape, no handler run, no token echoed. */
+    async function refused(
+      path: string,
+      request: Parameters<typeof send>[1],
+      status: number,
+      code: string | undefined,
+      token?: string,
+    ): Promise<TestResponse> {
+      const handledBefore = app.handled
+      const response = await send(`${app.url}${path}`, request)
+      assert.equal(response.status, status, `${path}: ${response.body.slice(0, 200)}`)
+      const challenge = String(response.headers['www-authenticate'])
+      assert.ok(challenge.startsWith(`Bearer realm="${realm}"`), challenge)
+      if (code === undefined) assert.equal(challenge, `Bearer realm="${realm}"`)
+      else assert.match(challenge, new RegExp(`, error="${code}", error_description="[^"]+"`))
+      assert.equal(app.handled, handledBefore, 'the route handler must not run')
+      if (token) {
+        assert.ok(!response.body.includes(token), 'the body must not echo the token')
+        assert.ok(!challenge.includes(token), 'the challenge must not echo the token')
+      }
+      assert.ok(status < 500 || response.headers['retry-after'])
+      return response
+    }
+
+    test('a valid token reaches the handler with its claims', async () => {
+      const token = await issuer.sign({ sub: 'alice' })
+      const response = await send(`${app.url}/me`, { headers: bearer(token) })
+      assert.equal(response.status, 200)
+      assert.deepEqual(response.json(), { sub: 'alice' })
+    })
+
+    test('no token: 401 with a bare challenge', async () => {
+      await refused('/me', {}, 401, undefined)
+      await refused('/me', { headers: { authorization: 'Basic dTpw' } }, 401, undefined)
+    })
+
+    test('malformed Authorization header: 400 invalid_request', async () => {
+      const token = await issuer.sign()
+      await refused('/me', { headers: { authorization: 'Bearer' } }, 400, 'invalid_request')
+      await refused(
+        '/me',
+        { headers: { authorization: `Bearer ${token} ${token}` } },
+        400,
+        'invalid_request',
+        token,
+      )
+    })
+
+    test('garbage, expired and wrong-audience tokens: 401 invalid_token', async () => {
+      await refused('/me', { headers: bearer('not.a.jwt') }, 401, 'invalid_token')
+      const expired = await issuer.sign({ sub: 'alice' }, { expiresIn: -60 })
+      const response = await refused(
+        '/me',
+        { headers: bearer(expired) },
+        401,
+        'invalid_token',
+        expired,
+      )
+      assert.match(String(response.headers['www-authenticate']), /expired/)
+      const elsewhere = await issuer.sign({ aud: 'https://other.example.com' })
+      await refused('/me', { headers: bearer(elsewhere) }, 401, 'invalid_token', elsewhere)
+    })
+
+    test('insufficient scope: 403 with the required scope in the challenge', async () => {
+      const token = await issuer.sign({ scope: 'write:orders profile' })
+      const response = await refused(
+        '/orders',
+        { headers: bearer(token) },
+        403,
+        'insufficient_scope',
+        token,
+      )
+      assert.match(String(response.headers['www-authenticate']), /, scope="read:orders"$/)
+    })
+
+    test('scopes from a scope string or an scp array', async () => {
+      for (const claims of [{ scope: 'profile read:orders' }, { scp: ['read:orders'] }]) {
+        const response = await send(`${app.url}/orders`, {
+          headers: bearer(await issuer.sign(claims)),
+        })
+        assert.equal(response.status, 200, JSON.stringify(claims))
+      }
+    })
+
+    test('{ any: true }: one of the listed scopes is enough', async () => {
+      assert.equal(
+        (await send(`${app.url}/any`, { headers: bearer(await issuer.sign({ scope: 'b' })) }))
+          .status,
+        200,
+      )
+      await refused(
+        '/any',
+        { headers: bearer(await issuer.sign({ scope: 'c' })) },
+        403,
+        'insufficient_scope',
+      )
+    })
+
+    test('a failed claim check: 403 invalid_token', async () => {
+      assert.equal(
+        (await send(`${app.url}/claims`, { headers: bearer(await issuer.sign({ org: 'acme' })) }))
+          .status,
+        200,
+      )
+      await refused(
+        '/claims',
+        { headers: bearer(await issuer.sign({ org: 'other' })) },
+        403,
+        'invalid_token',
+      )
+    })
+
+    test('the token from the HttpOnly cookie', async () => {
+      const token = await issuer.sign({ sub: 'cookie-user' })
+      const response = await send(`${app.url}/me`, {
+        headers: { cookie: `theme=dark; access_token=${token}` },
+      })
+      assert.equal(response.status, 200)
+      assert.deepEqual(response.json(), { sub: 'cookie-user' })
+      await refused(
+        '/me',
+        { headers: { cookie: `access_token=${token}`, ...bearer(token) } },
+        400,
+        'invalid_request',
+        token,
+      )
+    })
+
+    test('credentialsRequired: false lets anonymous requests through, never bad tokens', async () => {
+      const anonymous = await send(`${app.url}/optional`)
+      assert.equal(anonymous.status, 200)
+      assert.deepEqual(anonymous.json(), { sub: null })
+      const known = await send(`${app.url}/optional`, {
+        headers: bearer(await issuer.sign({ sub: 'bob' })),
+      })
+      assert.deepEqual(known.json(), { sub: 'bob' })
+      await refused('/optional', { headers: bearer('bad.token.here') }, 401, 'invalid_token')
+    })
+
+    test('key source down: 503 with Retry-After, no internals, handler not run', async () => {
+      const token = await downIssuer.sign()
+      const handledBefore = downApp.handled
+      const response = await send(`${downApp.url}/me`, { headers: bearer(token) })
+      assert.equal(response.status, 503)
+      assert.match(String(response.headers['retry-after']), /^\d+$/)
+      assert.match(String(response.headers['www-authenticate']), /error="temporarily_unavailable"/)
+      assert.ok(!response.body.includes('127.0.0.1'), 'no key-server address in the body')
+      assert.ok(!response.body.includes(token))
+      assert.equal(downApp.handled, handledBefore)
+    })
+
+    describe('CSRF in cookie mode', () => {
+      const post = async (headers: Record<string, string>, withCookie = true) => {
+        const token = await issuer.sign({ scope: 'write:orders' })
+        const host = new URL(app.url).host
+        return {
+          token,
+          response: await send(`${app.url}/orders`, {
+            method: 'POST',
+            headers: {
+              host,
+              ...(withCookie ? { cookie: `access_token=${token}` } : bearer(token)),
+              ...headers,
+            },
+          }),
+        }
+      }
+
+      test('same-origin POST (Origin or Sec-Fetch-Site) succeeds', async () => {
+        const origin = app.url
+        assert.equal((await post({ origin })).response.status, 201)
+        assert.equal((await post({ 'sec-fetch-site': 'same-origin', origin })).response.status, 201)
+        assert.equal((await post({ referer: `${origin}/page` })).response.status, 201)
+        assert.equal((await post({ origin: 'https://app.example.com' })).response.status, 201)
+      })
+
+      test('cross-site POST, Sec-Fetch-Site: cross-site and a missing Origin are refused, no side effect', async () => {
+        const created = app.created
+        for (const headers of <Array<Record<string, string>>>[
+          { origin: 'https://evil.example.com' },
+          { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example.com' },
+          { 'sec-fetch-site': 'same-site', origin: 'https://sub.example.com' },
+          { origin: 'null' },
+          { referer: 'https://evil.example.com/page' },
+          {},
+        ]) {
+          const { response, token } = await post(headers)
+          assert.equal(response.status, 403, JSON.stringify(headers))
+          assert.match(String(response.headers['www-authenticate']), /error="invalid_request"/)
+          assert.ok(!response.body.includes(token))
+        }
+        assert.equal(app.created, created)
+      })
+
+      test('a Bearer header POST is not subject to the check', async () => {
+        assert.equal(
+          (await post({ origin: 'https://evil.example.com' }, false)).response.status,
+          201,
+        )
+      })
+    })
+  })
+}
