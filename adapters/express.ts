@@ -65,8 +65,9 @@ export function requireJwt(
   guardOptions?: GuardOptions,
 ): JwtMiddleware {
   const { verifier, credentialsRequired } = resolveGuard(optionsOrVerifier, guardOptions)
+  const requestOptions = { credentialsRequired }
   const middleware: ExpressMiddleware = (req, _res, next) => {
-    verifier.verifyRequest(req, { credentialsRequired }).then((auth) => {
+    verifier.verifyRequest(req, requestOptions).then((auth) => {
       if (auth) req.auth = auth
       next()
     }, next)

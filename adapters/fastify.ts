@@ -107,8 +107,9 @@ export function requireJwt(
 ): JwtHook {
   const { verifier, credentialsRequired } = resolveGuard(optionsOrVerifier, guardOptions)
   // Callback style (not async) so the same function fits Fastify 4 and 5 hook typings.
+  const requestOptions = { credentialsRequired }
   const hook: onRequestHookHandler = function requireJwt(request, _reply, done) {
-    verifier.verifyRequest(request.raw, { credentialsRequired }).then((auth) => {
+    verifier.verifyRequest(request.raw, requestOptions).then((auth) => {
       request.auth = auth
       done()
     }, done)

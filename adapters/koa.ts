@@ -51,8 +51,9 @@ export function requireJwt(
   guardOptions?: GuardOptions,
 ): JwtMiddleware {
   const { verifier, credentialsRequired } = resolveGuard(optionsOrVerifier, guardOptions)
+  const requestOptions = { credentialsRequired }
   const middleware: Middleware = async (ctx, next) => {
-    const auth = await verifier.verifyRequest(ctx.req, { credentialsRequired })
+    const auth = await verifier.verifyRequest(ctx.req, requestOptions)
     if (auth) ctx.state.auth = auth
     await next()
   }

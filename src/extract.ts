@@ -8,7 +8,7 @@
  * - A token both in the header and in the cookie is 400: never a silent choice between them.
  * - The cookie appearing twice is 400 (a sibling subdomain can plant a second one).
  */
-import { invalidRequest } from './errors.js'
+import { invalidRequest, invalidToken } from './errors.js'
 import { readHeader } from './request-headers.js'
 import type { RequestLike } from './types.js'
 
@@ -19,12 +19,13 @@ export type Extracted = { token: string; from: 'header' | 'cookie' } | undefined
 export interface ExtractOptions {
   headerToken: boolean
   cookieName: string | undefined
+  maxTokenLength: number
   realm: string
 }
 
 /** Find the token in `request`. Throws a 400 `AuthError` for malformed or ambiguous input. */
 export function extractToken(request: RequestLike, options: ExtractOptions): Extracted {
-  const fromHeader = options.headerToken ? bearerToken(request, options.realm) : undefined
+  const fromHeader = options.headerToken ? bearerToken(request, options) : undefined
   const fromCookie =
     options.cookieName === undefined
       ? undefined
@@ -44,7 +45,8 @@ export function extractToken(request: RequestLike, options: ExtractOptions): Ext
 const WHITESPACE_OR_COMMA = /[\s,]/
 
 /** The token of `Authorization: Bearer <token>`, or undefined for no header / another scheme. */
-function bearerToken(request: RequestLike, realm: string): string | undefined {
+function bearerToken(request: RequestLike, options: ExtractOptions): string | undefined {
+  const { realm } = options
   const value = readHeader(request, 'authorization')
   if (value === undefined) return undefined
   // Fast path for the well-formed header almost every request carries.
@@ -57,6 +59,15 @@ function bearerToken(request: RequestLike, realm: string): string | undefined {
     const scheme = space === -1 ? trimmed : trimmed.slice(0, space)
     if (scheme.toLowerCase() !== 'bearer') return undefined
     rest = space === -1 ? '' : trimmed.slice(space)
+  }
+  // Bound the work on hostile input before any scan of the value (Node caps the whole header
+  // block at 16 KiB; a Fetch runtime may not).
+  if (rest.length > options.maxTokenLength + 64) {
+    throw invalidToken(
+      realm,
+      'token_too_large',
+      `The token is longer than ${options.maxTokenLength} characters.`,
+    )
   }
   if (WHITESPACE_OR_COMMA.test(rest)) rest = rest.trim()
   if (rest === '') {
