@@ -5,8 +5,11 @@
  * - Single-flight: any number of concurrent lookups that need a fetch share one request.
  * - Unknown `kid`: triggers a refetch, at most one per `cooldown` window. Only refetches caused
  *   by an unknown `kid` count against that window; the first load and background refreshes do
- *   not, so a key that appears right after a routine fetch is picked up at once. Garbage `kid`s
- *   cost at most one fetch per window and are refused without waiting.
+ *   not, so a key that appears right after a routine fetch is picked up at once. Inside the
+ *   window a lookup is never refused for the window's sake: it waits for the one refetch
+ *   scheduled at the window's end, shared by every waiter. So garbage `kid`s cost at most one
+ *   fetch per window, and a genuinely new key is accepted even right after a garbage-triggered
+ *   fetch (it waits at most `cooldown`).
  * - Background refresh at 80% of `cacheMaxAge` (unref'd timer), so no request waits for a
  *   refetch in steady state.
  * - Stale-if-error: when the server fails, or sends a set with no usable key, known keys keep
@@ -36,6 +39,8 @@ export interface JwksCacheLease {
 }
 
 const FIRST_RETRY_MS = 1000
+/** Most lookups waiting for a deferred refetch; beyond it they are refused at once (401). */
+const MAX_WAITING = 10_000
 const MAX_RETRY_MS = 30_000
 /** Background refresh happens at this fraction of `cacheMaxAge`. */
 const REFRESH_AT = 0.8
@@ -87,6 +92,9 @@ export class JwksCache {
   private fetchedAt = 0
   private inflight: Promise<void> | undefined
   private lastUnknownKidFetchAt = Number.NEGATIVE_INFINITY
+  /** The refetch scheduled at the end of the current cooldown window, if any. */
+  private deferred: Promise<void> | undefined
+  private waiting = 0
   private failure: Failure | undefined
   private timer: NodeJS.Timeout | undefined
   private closed = false
@@ -145,19 +153,35 @@ export class JwksCache {
     now: number,
   ): VerificationKey[] | Promise<VerificationKey[]> {
     if (this.inflight) return this.inflight.then(() => this.selectAfterFetch(alg, kid))
-    const sinceLast = now - this.lastUnknownKidFetchAt
-    if (sinceLast < this.settings.cooldownMs) {
-      publishJwks({
-        type: 'cooldown',
-        uri: this.url.href,
-        retryInMs: this.settings.cooldownMs - sinceLast,
-      })
-      return []
-    }
     // The server is failing: the key may exist there, so this is "unavailable", not "unknown".
     this.throwIfBackingOff(now)
-    this.lastUnknownKidFetchAt = now
-    return this.refresh('unknown-kid').then(() => this.selectAfterFetch(alg, kid))
+    const sinceLast = now - this.lastUnknownKidFetchAt
+    if (sinceLast >= this.settings.cooldownMs) {
+      this.lastUnknownKidFetchAt = now
+      return this.refresh('unknown-kid').then(() => this.selectAfterFetch(alg, kid))
+    }
+    if (this.waiting >= MAX_WAITING) return []
+    const retryInMs = this.settings.cooldownMs - sinceLast
+    publishJwks({ type: 'cooldown', uri: this.url.href, retryInMs })
+    this.waiting++
+    return this.refreshAtWindowEnd(retryInMs)
+      .finally(() => this.waiting--)
+      .then(() => this.selectAfterFetch(alg, kid))
+  }
+
+  /**
+   * The one refetch at the end of the cooldown window, shared by everyone who waits for it. Its
+   * timer is not unref'd: someone is waiting for its answer, and it fires within `cooldown`.
+   */
+  private refreshAtWindowEnd(delayMs: number): Promise<void> {
+    this.deferred ??= new Promise<void>((resolve) => {
+      setTimeout(() => {
+        this.deferred = undefined
+        this.lastUnknownKidFetchAt = Date.now()
+        void this.refresh('unknown-kid').then(resolve)
+      }, delayMs)
+    })
+    return this.deferred
   }
 
   private selectAfterFetch(alg: AlgorithmSpec, kid: string | undefined): VerificationKey[] {

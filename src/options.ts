@@ -247,7 +247,7 @@ function remoteSettings(raw: Record<string, unknown>): JwksCacheSettings {
     toMilliseconds((raw[name] ?? fallback) as never, name)
   return {
     cacheMaxAgeMs: ms('cacheMaxAge', '10m'),
-    cooldownMs: ms('cooldown', '30s'),
+    cooldownMs: ms('cooldown', '1s'),
     staleIfErrorMs: ms('staleIfError', '24h'),
     maxKeys: positiveInteger(raw.maxKeys, 'maxKeys', 100),
     fetch: {

@@ -194,8 +194,10 @@ export interface RemoteKeyOptions {
   /** Keys are refreshed in the background before they reach this age. Default `'10m'`. */
   cacheMaxAge?: Duration
   /**
-   * Minimum time between two refetches caused by an unknown `kid` (so garbage `kid`s cannot
-   * make the API hammer the identity provider). Default `'30s'`.
+   * Minimum time between two refetches caused by an unknown `kid`, so garbage `kid`s cannot make
+   * the API hammer the identity provider. A token with an unknown `kid` that arrives inside the
+   * window is not refused for it: it waits (at most this long) for the one refetch at the
+   * window's end. Default `'1s'`.
    */
   cooldown?: Duration
   /** Timeout of one JWKS or discovery request. Default `'5s'`. */
