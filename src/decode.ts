@@ -79,18 +79,20 @@ export function createDecoder(options: DecodeOptions): Decoder {
     const headerSegment = token.slice(0, firstDot)
     const payloadSegment = token.slice(firstDot + 1, secondDot)
     const signatureSegment = token.slice(secondDot + 1)
-    // A length of 4n+1 cannot be base64url: the last character would carry under one byte.
     if (
-      headerSegment.length % 4 === 1 ||
-      payloadSegment.length % 4 === 1 ||
-      signatureSegment.length % 4 === 1
+      !isCanonical(headerSegment) ||
+      !isCanonical(payloadSegment) ||
+      !isCanonical(signatureSegment)
     ) {
-      throw malformed('A token segment is not valid base64url.')
+      throw malformed('A token segment is not canonical base64url.')
     }
 
     let checked = memo.get(headerSegment)
     if (checked === undefined) {
-      checked = checkHeader(parseSegment(headerSegment, 'header', malformed), options)
+      const header = parseSegment(headerSegment, 'header', malformed)
+      // Shared by every later token with this header: frozen all the way down.
+      freezeWithin(header, options.maxPayloadDepth, malformed)
+      checked = checkHeader(header, options)
       if (memo.size >= HEADER_MEMO_SIZE) memo.clear()
       memo.set(headerSegment, checked)
     }
@@ -179,6 +181,28 @@ function checkCrit(header: Record<string, unknown>, crit: unknown, realm: string
       throw unsupported('Unencoded payloads ("b64": false) are not allowed in a JWT.')
     }
   }
+}
+
+/**
+ * Whether `segment` (already known to hold only base64url characters) is the one canonical
+ * encoding of its bytes: no 4n+1 length, and the unused low bits of the last character zero.
+ * Otherwise several strings would carry the same signature, and anything keyed by the token
+ * string (a cache, a replay log) would see "new" valid tokens.
+ */
+function isCanonical(segment: string): boolean {
+  const rest = segment.length % 4
+  if (rest === 0) return true
+  if (rest === 1) return false
+  const unusedBits = rest === 2 ? 0b1111 : 0b11
+  return (base64urlValue(segment.charCodeAt(segment.length - 1)) & unusedBits) === 0
+}
+
+/** The 6-bit value of a base64url character. */
+function base64urlValue(code: number): number {
+  if (code >= 65 && code <= 90) return code - 65 // A-Z
+  if (code >= 97 && code <= 122) return code - 71 // a-z
+  if (code >= 48 && code <= 57) return code + 4 // 0-9
+  return code === 45 ? 62 : 63 // '-' or '_'
 }
 
 /**

@@ -8,7 +8,7 @@
  * ```
  */
 import { channel } from 'node:diagnostics_channel'
-import type { AuthErrorCode, AuthErrorReason } from './errors.js'
+import type { AuthError, AuthErrorCode, AuthErrorReason } from './errors.js'
 
 /** Channel names, stable across minor versions. */
 export const CHANNELS = {
@@ -52,10 +52,20 @@ export type JwksTrigger = 'initial' | 'unknown-kid' | 'refresh' | 'expired' | 'r
 
 /** `jwt-gate:denylist`: the Redis denylist's replica and connection. */
 export type DenylistEvent =
+  /** The replica caught up: a full load, or (`full: false`) a resume from the log after a failure. */
   | { type: 'synced'; full: boolean; entries: number; durationMs: number }
+  /** The replica is staler than `maxStaleness`: requests fail with 503, or pass with `failOpen`. */
   | { type: 'stale'; stalenessMs: number; failOpen: boolean }
+  /** The replica is current again after being stale (or for the first time). */
   | { type: 'fresh' }
-  | { type: 'warning'; message: string }
+  /**
+   * Something was ignored or let through: malformed data under the prefix (`key` says where),
+   * or a token passed unchecked by a stale replica with `failOpen`.
+   */
+  | { type: 'warning'; message: string; key?: string }
+  /** Talking to Redis failed (first failure of a run; retried with backoff until it works). */
+  | { type: 'sync-error'; message: string }
+  /** This process revoked a token or a subject. */
   | { type: 'revoked'; kind: 'token' | 'subject' }
 
 const verifiedChannel = channel(CHANNELS.verified)
@@ -71,9 +81,16 @@ export function publishVerified(event: VerifiedEvent): void {
   verifiedChannel.publish(event)
 }
 
-/** Publish a `jwt-gate:rejected` event, if anyone listens. */
-export function publishRejected(event: RejectedEvent): void {
-  if (rejectedChannel.hasSubscribers) rejectedChannel.publish(event)
+/** Publish the `jwt-gate:rejected` event for a refusal, if anyone listens. */
+export function publishRejection(error: AuthError): void {
+  if (!rejectedChannel.hasSubscribers) return
+  const event: RejectedEvent = {
+    reason: error.reason,
+    status: error.status,
+    code: error.code,
+    message: error.message,
+  }
+  rejectedChannel.publish(event)
 }
 
 /** Publish a `jwt-gate:jwks` event, if anyone listens. */

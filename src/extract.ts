@@ -9,7 +9,7 @@
  * - The cookie appearing twice is 400 (a sibling subdomain can plant a second one).
  */
 import { invalidRequest, invalidToken } from './errors.js'
-import { readHeader } from './request-headers.js'
+import { countRawHeader, readHeader } from './request-headers.js'
 import type { RequestLike } from './types.js'
 
 /** What extraction found: the token and where, or nothing. */
@@ -67,6 +67,14 @@ function bearerToken(request: RequestLike, options: ExtractOptions): string | un
       realm,
       'token_too_large',
       `The token is longer than ${options.maxTokenLength} characters.`,
+    )
+  }
+  // Node drops a repeated Authorization header silently; two headers are two tokens.
+  if ((countRawHeader(request, 'authorization') ?? 1) > 1) {
+    throw invalidRequest(
+      realm,
+      'malformed_request',
+      'The request has more than one Authorization header.',
     )
   }
   if (WHITESPACE_OR_COMMA.test(rest)) rest = rest.trim()

@@ -2,7 +2,8 @@
  * (5) Per-route checks on an already verified token, written once and wrapped by each adapter:
  * scopes (RFC 6749 §3.3 `scope`, or an `scp` array or string) and an arbitrary claim predicate.
  */
-import { claimCheckFailed, insufficientScope, noToken } from './errors.js'
+import { claimCheckFailed, insufficientScope, noToken, type AuthError } from './errors.js'
+import { publishRejection } from './events.js'
 import type { AuthResult, JwtPayload } from './types.js'
 
 /**
@@ -54,12 +55,12 @@ export function parseScopes(args: ScopeArguments): ScopeRequirement {
 
 /** Throws 403 `insufficient_scope` unless `auth` grants the required scopes. */
 export function checkScopes(auth: AuthResult | null | undefined, required: ScopeRequirement): void {
-  if (!auth) throw noToken(FALLBACK_REALM)
+  if (!auth) refuse(noToken(FALLBACK_REALM))
   const granted = grantedScopes(auth.payload)
   const ok = required.any
     ? required.scopes.some((scope) => granted.has(scope))
     : required.scopes.every((scope) => granted.has(scope))
-  if (!ok) throw insufficientScope(realmOf(auth), required.scopes)
+  if (!ok) refuse(insufficientScope(realmOf(auth), required.scopes))
 }
 
 /** Throws 403 `invalid_token` unless `predicate(payload)` is exactly `true`. */
@@ -67,14 +68,20 @@ export function checkClaimPredicate(
   auth: AuthResult | null | undefined,
   predicate: ClaimPredicate,
 ): void {
-  if (!auth) throw noToken(FALLBACK_REALM)
+  if (!auth) refuse(noToken(FALLBACK_REALM))
   let ok: unknown
   try {
     ok = predicate(auth.payload)
   } catch {
     ok = false // a throwing predicate refuses: fail closed, never a 500
   }
-  if (ok !== true) throw claimCheckFailed(realmOf(auth))
+  if (ok !== true) refuse(claimCheckFailed(realmOf(auth)))
+}
+
+/** Guards' refusals count in `jwt-gate:rejected` like the verifier's. */
+function refuse(error: AuthError): never {
+  publishRejection(error)
+  throw error
 }
 
 /** Check that a `requireClaims` argument is a function, at route definition. */

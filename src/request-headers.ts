@@ -18,3 +18,19 @@ export function readHeader(request: RequestLike, name: string): string | undefin
   if (value === undefined || typeof value === 'string') return value
   return value.join(', ')
 }
+
+/**
+ * How many times header `name` (lowercase) was sent, on a Node request; undefined for a Fetch
+ * request, whose `Headers` already joins repeats. Node keeps only the first of some repeated
+ * headers (Authorization among them), so only `rawHeaders` shows a second one.
+ */
+export function countRawHeader(request: RequestLike, name: string): number | undefined {
+  const raw = (request as { rawHeaders?: unknown }).rawHeaders
+  if (!Array.isArray(raw)) return undefined
+  let count = 0
+  for (let i = 0; i < raw.length; i += 2) {
+    const header = raw[i] as string
+    if (header.length === name.length && header.toLowerCase() === name) count++
+  }
+  return count
+}

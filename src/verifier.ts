@@ -15,7 +15,7 @@ import { createDecoder, type DecodedToken } from './decode.js'
 import { checkDenylist } from './denylist.js'
 import { invalidToken, isAuthError, noToken, unavailable, type AuthError } from './errors.js'
 import { REALM } from './guards.js'
-import { hasVerifiedSubscribers, publishRejected, publishVerified } from './events.js'
+import { hasVerifiedSubscribers, publishRejection, publishVerified } from './events.js'
 import { extractToken } from './extract.js'
 import { createKeySource } from './key-source.js'
 import type { VerificationKey } from './jwk-set.js'
@@ -64,11 +64,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
   function verifyToken(token: string): AuthResult | Promise<AuthResult> {
     const now = Math.floor(Date.now() / 1000)
     const hit = tokenCache?.get(token, now)
-    if (hit !== undefined) {
-      if (hasVerifiedSubscribers()) announce(hit.header, hit.payload, true)
-      const result = toResult(hit.payload, hit.header, token, realm)
-      return denylist ? checkDenylist(denylist, result, config.denylistTimeoutMs, realm) : result
-    }
+    if (hit !== undefined)
+      return afterVerification(toResult(hit.payload, hit.header, token, realm), true)
 
     const decoded = decode(token)
     const window = checkClaims(decoded.payload, config, now)
@@ -76,11 +73,21 @@ export function createVerifier(options: VerifierOptions): Verifier {
     const finish = (candidates: VerificationKey[]): AuthResult | Promise<AuthResult> => {
       checkSignature(decoded, candidates)
       tokenCache?.set(token, { payload: decoded.payload, header: decoded.header, ...window })
-      if (hasVerifiedSubscribers()) announce(decoded.header, decoded.payload, false)
-      const result = toResult(decoded.payload, decoded.header, token, realm)
-      return denylist ? checkDenylist(denylist, result, config.denylistTimeoutMs, realm) : result
+      return afterVerification(toResult(decoded.payload, decoded.header, token, realm), false)
     }
     return Array.isArray(keys) ? finish(keys) : keys.then(finish)
+  }
+
+  /** (3) The denylist, then the `verified` event: only a token that passed everything counts. */
+  function afterVerification(
+    result: AuthResult,
+    cached: boolean,
+  ): AuthResult | Promise<AuthResult> {
+    if (denylist === undefined) return announce(result, cached)
+    const checked = checkDenylist(denylist, result, config.denylistTimeoutMs, realm)
+    return checked instanceof Promise
+      ? checked.then((passed) => announce(passed, cached))
+      : announce(checked, cached)
   }
 
   function resolveKeys(decoded: DecodedToken): VerificationKey[] | Promise<VerificationKey[]> {
@@ -182,12 +189,7 @@ function reportable(error: unknown, realm: string): AuthError {
   const authError = isAuthError(error)
     ? error
     : invalidToken(realm, 'malformed', 'The token could not be verified.', error)
-  publishRejected({
-    reason: authError.reason,
-    status: authError.status,
-    code: authError.code,
-    message: authError.message,
-  })
+  publishRejection(authError)
   return authError
 }
 
@@ -201,6 +203,17 @@ function toResult(
   return { payload, header, token, [REALM]: realm } as AuthResult
 }
 
-function announce(header: AuthResult['header'], payload: AuthResult['payload'], cached: boolean) {
-  publishVerified({ cached, alg: header.alg, kid: header.kid, iss: payload.iss, sub: payload.sub })
+/** Publish `jwt-gate:verified` (when anyone listens) and pass the result on. */
+function announce(result: AuthResult, cached: boolean): AuthResult {
+  if (hasVerifiedSubscribers()) {
+    const { header, payload } = result
+    publishVerified({
+      cached,
+      alg: header.alg,
+      kid: header.kid,
+      iss: payload.iss,
+      sub: payload.sub,
+    })
+  }
+  return result
 }

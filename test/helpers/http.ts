@@ -58,9 +58,18 @@ export interface TestRequest {
  */
 export function send(url: string, options: TestRequest = {}): Promise<TestResponse> {
   return new Promise((resolve, reject) => {
+    let headers = options.headers
+    // A raw [name, value, …] list is sent as is, so it needs its own Host (Node answers 400
+    // without one, which would make a test pass for the wrong reason).
+    if (
+      Array.isArray(headers) &&
+      !headers.some((h, i) => i % 2 === 0 && h.toLowerCase() === 'host')
+    ) {
+      headers = ['Host', new URL(url).host, ...headers]
+    }
     const req = httpRequest(url, {
       method: options.method ?? 'GET',
-      headers: options.headers,
+      headers,
       agent: false,
     })
     req.on('error', reject)
