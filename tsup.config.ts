@@ -12,6 +12,7 @@ export default defineConfig({
     koa: 'adapters/koa.ts',
     fastify: 'adapters/fastify.ts',
     testing: 'src/testing.ts',
+    redis: 'src/redis.ts',
   },
   format: ['esm', 'cjs'],
   target: 'node20',

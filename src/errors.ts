@@ -216,12 +216,12 @@ export function unavailable(
   retryAfterSeconds: number,
   cause?: unknown,
 ): AuthError {
-  const what = reason === 'denylist_unavailable' ? 'revocation list' : 'signing keys'
+  const what = reason === 'denylist_unavailable' ? 'revocation list is' : 'signing keys are'
   return new AuthError({
     status: 503,
     code: 'temporarily_unavailable',
     reason,
-    message: `The ${what} needed to verify the token are temporarily unavailable.`,
+    message: `The ${what} temporarily unavailable; try again shortly.`,
     realm,
     retryAfter: Math.max(1, Math.ceil(retryAfterSeconds)),
     cause,

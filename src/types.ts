@@ -91,6 +91,14 @@ export interface AuthResult {
 export interface Denylist {
   /** Whether this token (or its subject) has been revoked. */
   isRevoked(payload: Readonly<JwtPayload>, header: Readonly<JwtHeader>): boolean | Promise<boolean>
+  /**
+   * Optional: a number that changes whenever an answer of `isRevoked` could change for a token
+   * it last let through — a new revocation, or the denylist turning stale or fresh. When it is
+   * present, a token served from the verified-token cache is re-asked only after it changed
+   * (so a revocation still applies on the very next request); when absent, every request asks.
+   * jwt-gate's Redis denylist provides it.
+   */
+  readonly generation?: number
 }
 
 /**

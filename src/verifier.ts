@@ -23,7 +23,7 @@ import { toSpecs } from './jwk-set.js'
 import { normalizeOptions } from './options.js'
 import { verifySignature } from './signature.js'
 import { SourceUnavailableError } from './source-unavailable.js'
-import { createTokenCache } from './token-cache.js'
+import { createTokenCache, type CachedVerification } from './token-cache.js'
 import type {
   AuthResult,
   RequestLike,
@@ -64,30 +64,51 @@ export function createVerifier(options: VerifierOptions): Verifier {
   function verifyToken(token: string): AuthResult | Promise<AuthResult> {
     const now = Math.floor(Date.now() / 1000)
     const hit = tokenCache?.get(token, now)
-    if (hit !== undefined)
-      return afterVerification(toResult(hit.payload, hit.header, token, realm), true)
+    if (hit !== undefined) {
+      return afterVerification(toResult(hit.payload, hit.header, token, realm), true, hit)
+    }
 
     const decoded = decode(token)
     const window = checkClaims(decoded.payload, config, now)
     const keys = resolveKeys(decoded)
     const finish = (candidates: VerificationKey[]): AuthResult | Promise<AuthResult> => {
       checkSignature(decoded, candidates)
-      tokenCache?.set(token, { payload: decoded.payload, header: decoded.header, ...window })
-      return afterVerification(toResult(decoded.payload, decoded.header, token, realm), false)
+      const entry: CachedVerification = {
+        payload: decoded.payload,
+        header: decoded.header,
+        ...window,
+      }
+      tokenCache?.set(token, entry)
+      return afterVerification(
+        toResult(decoded.payload, decoded.header, token, realm),
+        false,
+        entry,
+      )
     }
     return Array.isArray(keys) ? finish(keys) : keys.then(finish)
   }
 
-  /** (3) The denylist, then the `verified` event: only a token that passed everything counts. */
+  /**
+   * (3) The denylist, then the `verified` event: only a token that passed everything counts.
+   * A cached token already let through at the denylist's current `generation` needs no new
+   * answer: nothing that could revoke it has happened since.
+   */
   function afterVerification(
     result: AuthResult,
     cached: boolean,
+    entry: CachedVerification,
   ): AuthResult | Promise<AuthResult> {
     if (denylist === undefined) return announce(result, cached)
+    const generation = denylist.generation
+    if (generation !== undefined && entry.deniedCheckedAt === generation) {
+      return announce(result, cached)
+    }
+    const passed = (checked: AuthResult) => {
+      entry.deniedCheckedAt = generation
+      return announce(checked, cached)
+    }
     const checked = checkDenylist(denylist, result, config.denylistTimeoutMs, realm)
-    return checked instanceof Promise
-      ? checked.then((passed) => announce(passed, cached))
-      : announce(checked, cached)
+    return checked instanceof Promise ? checked.then(passed) : passed(checked)
   }
 
   function resolveKeys(decoded: DecodedToken): VerificationKey[] | Promise<VerificationKey[]> {

@@ -45,6 +45,32 @@ describe('denylist', () => {
     await assert.rejects(v.verify(t), { reason: 'revoked' })
   })
 
+  test('with a generation, a cached token is re-asked only after the generation changes', async () => {
+    const revoked = new Set<string>()
+    let calls = 0
+    const denylist = {
+      generation: 0,
+      isRevoked: (p: Readonly<JwtPayload>) => (calls++, revoked.has(p.jti!)),
+    }
+    const v = withDenylist(denylist)
+    const t = token('g1')
+    await v.verify(t) // verified: asked once
+    await v.verify(t) // cache hit, same generation: not asked
+    await v.verify(t)
+    assert.equal(calls, 1)
+    revoked.add('g1')
+    denylist.generation++ // a revocation happened somewhere
+    await assert.rejects(v.verify(t), { reason: 'revoked' })
+    await assert.rejects(v.verify(t), { reason: 'revoked' }) // a refusal is never remembered
+    assert.equal(calls, 3)
+    // Without a generation every request asks (the contract's default).
+    let plainCalls = 0
+    const plain = withDenylist({ isRevoked: () => (plainCalls++, false) })
+    await plain.verify(token('p1'))
+    await plain.verify(token('p1'))
+    assert.equal(plainCalls, 2)
+  })
+
   test('throws, rejects, non-boolean answers and timeouts all fail closed with 503', async () => {
     const broken: Denylist[] = [
       {
