@@ -64,11 +64,20 @@ export function requireJwt(
   optionsOrVerifier: OptionsOrVerifier,
   guardOptions?: GuardOptions,
 ): JwtMiddleware {
-  const { verifier, credentialsRequired } = resolveGuard(optionsOrVerifier, guardOptions)
-  const requestOptions = { credentialsRequired }
+  const { verifier, authenticate } = resolveGuard(optionsOrVerifier, guardOptions)
   const middleware: ExpressMiddleware = (req, _res, next) => {
-    verifier.verifyRequest(req, requestOptions).then((auth) => {
+    let auth: ReturnType<typeof authenticate>
+    try {
+      auth = authenticate(req)
+    } catch (error) {
+      return next(error)
+    }
+    if (!(auth instanceof Promise)) {
       if (auth) req.auth = auth
+      return next()
+    }
+    auth.then((verified) => {
+      if (verified) req.auth = verified
       next()
     }, next)
   }

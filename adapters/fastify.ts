@@ -105,12 +105,22 @@ export function requireJwt(
   optionsOrVerifier: OptionsOrVerifier,
   guardOptions?: GuardOptions,
 ): JwtHook {
-  const { verifier, credentialsRequired } = resolveGuard(optionsOrVerifier, guardOptions)
-  // Callback style (not async) so the same function fits Fastify 4 and 5 hook typings.
-  const requestOptions = { credentialsRequired }
+  const { verifier, authenticate } = resolveGuard(optionsOrVerifier, guardOptions)
+  // Callback style (not async): the same function fits Fastify 4 and 5 hook typings, and a
+  // synchronous answer calls done() without a promise.
   const hook: onRequestHookHandler = function requireJwt(request, _reply, done) {
-    verifier.verifyRequest(request.raw, requestOptions).then((auth) => {
+    let auth: ReturnType<typeof authenticate>
+    try {
+      auth = authenticate(request.raw)
+    } catch (error) {
+      return done(error as Error)
+    }
+    if (!(auth instanceof Promise)) {
       request.auth = auth
+      return done()
+    }
+    auth.then((verified) => {
+      request.auth = verified
       done()
     }, done)
   }

@@ -50,12 +50,19 @@ export function requireJwt(
   optionsOrVerifier: OptionsOrVerifier,
   guardOptions?: GuardOptions,
 ): JwtMiddleware {
-  const { verifier, credentialsRequired } = resolveGuard(optionsOrVerifier, guardOptions)
-  const requestOptions = { credentialsRequired }
-  const middleware: Middleware = async (ctx, next) => {
-    const auth = await verifier.verifyRequest(ctx.req, requestOptions)
-    if (auth) ctx.state.auth = auth
-    await next()
+  const { verifier, authenticate } = resolveGuard(optionsOrVerifier, guardOptions)
+  // Not async: a synchronous answer goes straight on to next() (a throw becomes a rejection
+  // in koa-compose, so Koa's error handling still sees every AuthError).
+  const middleware: Middleware = (ctx, next) => {
+    const auth = authenticate(ctx.req)
+    if (!(auth instanceof Promise)) {
+      if (auth) ctx.state.auth = auth
+      return next()
+    }
+    return auth.then((verified) => {
+      if (verified) ctx.state.auth = verified
+      return next()
+    })
   }
   return Object.assign(middleware, { verifier })
 }

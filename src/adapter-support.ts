@@ -4,7 +4,8 @@
  * translation layer.
  */
 import { createVerifier } from './verifier.js'
-import type { Verifier, VerifierOptions } from './types.js'
+import { authenticatorOf } from './authenticate.js'
+import type { AuthResult, RequestLike, Verifier, VerifierOptions } from './types.js'
 
 /** Options a guard takes besides (or inside) the verifier options. */
 export interface GuardOptions {
@@ -18,10 +19,15 @@ export interface GuardOptions {
 /** Options or an existing verifier, as `requireJwt` accepts them. */
 export type OptionsOrVerifier = (VerifierOptions & GuardOptions) | Verifier
 
-/** A verifier plus the guard's `credentialsRequired`. */
+/** A verifier plus the guard's `credentialsRequired`, and its fast path bound to both. */
 export interface ResolvedGuard {
   verifier: Verifier
   credentialsRequired: boolean
+  /**
+   * Verify one request with this guard's settings: the result (null when an optional token is
+   * absent), a promise of it, or a thrown `AuthError`. Synchronous whenever it can be.
+   */
+  authenticate: (request: RequestLike) => AuthResult | null | Promise<AuthResult | null>
 }
 
 /** Whether `value` is a jwt-gate verifier (from any copy of the package). */
@@ -50,5 +56,10 @@ export function resolveGuard(
   if (typeof credentialsRequired !== 'boolean') {
     throw new TypeError('credentialsRequired must be true or false')
   }
-  return { verifier, credentialsRequired }
+  const fastPath = authenticatorOf(verifier)
+  return {
+    verifier,
+    credentialsRequired,
+    authenticate: (request) => fastPath(request, credentialsRequired),
+  }
 }

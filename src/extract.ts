@@ -42,7 +42,14 @@ export function extractToken(request: RequestLike, options: ExtractOptions): Ext
   return undefined
 }
 
-const WHITESPACE_OR_COMMA = /[\s,]/
+/**
+ * Whether a bearer value holds a separator, i.e. is more than one token. HTTP parsers let only
+ * SP and HTAB through as whitespace inside a header value; `indexOf` finds them with a vectorised
+ * scan, far cheaper than a regular expression on the hot path.
+ */
+function hasSeparator(value: string): boolean {
+  return value.indexOf(' ') !== -1 || value.indexOf(',') !== -1 || value.indexOf('\t') !== -1
+}
 
 /** The token of `Authorization: Bearer <token>`, or undefined for no header / another scheme. */
 function bearerToken(request: RequestLike, options: ExtractOptions): string | undefined {
@@ -77,7 +84,7 @@ function bearerToken(request: RequestLike, options: ExtractOptions): string | un
       'The request has more than one Authorization header.',
     )
   }
-  if (WHITESPACE_OR_COMMA.test(rest)) rest = rest.trim()
+  if (hasSeparator(rest)) rest = rest.trim()
   if (rest === '') {
     throw invalidRequest(
       realm,
@@ -85,7 +92,7 @@ function bearerToken(request: RequestLike, options: ExtractOptions): string | un
       'The Authorization header has no bearer token.',
     )
   }
-  if (WHITESPACE_OR_COMMA.test(rest)) {
+  if (hasSeparator(rest)) {
     throw invalidRequest(
       realm,
       'malformed_request',

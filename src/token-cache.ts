@@ -3,7 +3,7 @@
  * verified header and claims, so a token seen again skips decoding and the signature check.
  *
  * - Keyed by a hash, never the raw string: the cache holds no usable credential, and a key is
- *   44 bytes whatever the token's size.
+ *   32 characters whatever the token's size.
  * - Successes only: a failure is always recomputed (it may be a transient 503).
  * - Each hit re-checks the validity window against the clock (`exp`, `nbf`, and the
  *   `maxTokenAge` limit), so a token is never served past its expiry. The denylist is consulted
@@ -55,6 +55,7 @@ export function createTokenCache(maxEntries: number): TokenCache {
   }
 }
 
+/** SHA-256 of the token as a 32-character binary (latin1) string: the cheapest printable-enough key. */
 function keyOf(token: string): string {
-  return hash('sha256', token, 'base64')
+  return hash('sha256', token, 'binary')
 }

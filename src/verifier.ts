@@ -9,6 +9,7 @@
  * Each stage is synchronous when it can be; only a key fetch or an asynchronous denylist makes a
  * request wait for I/O. The public methods still return promises, as the contract says.
  */
+import { AUTHENTICATE, type Authenticate } from './authenticate.js'
 import { checkClaims } from './claims.js'
 import { checkCsrf } from './csrf.js'
 import { createDecoder, type DecodedToken } from './decode.js'
@@ -165,7 +166,21 @@ export function createVerifier(options: VerifierOptions): Verifier {
     return verifyToken(found.token)
   }
 
+  /** (1)–(3) for one request, synchronous when it can be; every refusal is published. */
+  const authenticate: Authenticate = (request, credentialsRequired) => {
+    try {
+      const value = verifyRequestNow(request, credentialsRequired)
+      if (!(value instanceof Promise)) return value
+      return value.catch((error: unknown) => {
+        throw reportable(error, realm)
+      })
+    } catch (error) {
+      throw reportable(error, realm)
+    }
+  }
+
   return {
+    [AUTHENTICATE]: authenticate,
     credentialsRequired: config.credentialsRequired,
     verify(token: string): Promise<AuthResult> {
       if (typeof token !== 'string') {
@@ -177,7 +192,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
     },
     verifyRequest(request: RequestLike, requestOptions?: VerifyRequestOptions) {
       const required = requestOptions?.credentialsRequired ?? config.credentialsRequired
-      return settle(realm, () => verifyRequestNow(request, required))
+      // The executor turns a synchronous throw into a rejection.
+      return new Promise((resolve) => resolve(authenticate(request, required)))
     },
     close() {
       if (!closed) {
