@@ -23,6 +23,8 @@ export interface BenchRun {
   http?: HttpResult
   jwks?: JwksResult
   denylist?: DenylistSection
+  /** The verified-token cache's memory: its markdown and numbers. */
+  memory?: { markdown: string; results: Record<string, number> }
   targets: TargetCheck[]
 }
 
@@ -35,6 +37,7 @@ export function renderReport(run: BenchRun): string {
     run.http ? http(run.http) : '',
     run.jwks ? jwks(run.jwks, run.settings) : '',
     run.denylist ? denylist(run.denylist) : '',
+    run.memory ? run.memory.markdown : '',
     notMeasured(run),
     method(run.settings),
   ]

@@ -21,12 +21,13 @@ import { createFixture, MICRO_ALGORITHMS, type Fixture } from './fixtures.js'
 import { runHttp, type HttpResult } from './http.js'
 import { runJwks, type JwksResult } from './jwks.js'
 import { machineInfo } from './machine.js'
+import { runMemoryBench } from './memory.js'
 import { runMicro, type MicroResult } from './micro.js'
 import { renderReport, type BenchRun } from './report.js'
 import { settingsFor } from './settings.js'
 import { checkTargets } from './targets.js'
 
-const SECTIONS = ['micro', 'http', 'jwks', 'denylist'] as const
+const SECTIONS = ['micro', 'http', 'jwks', 'denylist', 'memory'] as const
 type Section = (typeof SECTIONS)[number]
 
 const USAGE = `Usage: npm run bench [-- [--quick] [--only ${SECTIONS.join(',')}] [--out DIR]]
@@ -120,6 +121,13 @@ async function main(): Promise<void> {
     log(`denylist (${denylist.status}): ${((Date.now() - begin) / 1000).toFixed(1)} s`)
   }
 
+  let memory: BenchRun['memory']
+  if (sections.has('memory')) {
+    const begin = Date.now()
+    memory = await runMemoryBench({ quick })
+    log(`memory: ${((Date.now() - begin) / 1000).toFixed(1)} s`)
+  }
+
   const run: BenchRun = {
     command,
     machine,
@@ -130,6 +138,7 @@ async function main(): Promise<void> {
     ...(http ? { http } : {}),
     ...(jwks ? { jwks } : {}),
     ...(denylist ? { denylist } : {}),
+    ...(memory ? { memory } : {}),
     targets: checkTargets(micro, http, jwks),
   }
   const markdown = renderReport(run)
