@@ -84,19 +84,23 @@ function bearerToken(request: RequestLike, options: ExtractOptions): string | un
       'The request has more than one Authorization header.',
     )
   }
-  if (hasSeparator(rest)) rest = rest.trim()
+  // A well-formed token holds no separator, so it is scanned once; only a padded or doubled
+  // value is trimmed and scanned again.
+  if (hasSeparator(rest)) {
+    rest = rest.trim()
+    if (hasSeparator(rest)) {
+      throw invalidRequest(
+        realm,
+        'malformed_request',
+        'The Authorization header must carry exactly one bearer token.',
+      )
+    }
+  }
   if (rest === '') {
     throw invalidRequest(
       realm,
       'malformed_request',
       'The Authorization header has no bearer token.',
-    )
-  }
-  if (hasSeparator(rest)) {
-    throw invalidRequest(
-      realm,
-      'malformed_request',
-      'The Authorization header must carry exactly one bearer token.',
     )
   }
   return rest

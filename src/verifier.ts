@@ -169,11 +169,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   /** (1)–(3) for one request, synchronous when it can be; every refusal is published. */
   const authenticate: Authenticate = (request, credentialsRequired) => {
     try {
-      const value = verifyRequestNow(request, credentialsRequired)
-      if (!(value instanceof Promise)) return value
-      return value.catch((error: unknown) => {
-        throw reportable(error, realm)
-      })
+      return reportingRejection(verifyRequestNow(request, credentialsRequired), realm)
     } catch (error) {
       throw reportable(error, realm)
     }
@@ -212,14 +208,18 @@ export function createVerifier(options: VerifierOptions): Verifier {
  */
 function settle<T>(realm: string, run: () => T | Promise<T>): Promise<T> {
   try {
-    const value = run()
-    if (!(value instanceof Promise)) return Promise.resolve(value)
-    return value.catch((error: unknown) => {
-      throw reportable(error, realm)
-    })
+    return Promise.resolve(reportingRejection(run(), realm))
   } catch (error) {
     return Promise.reject(reportable(error, realm))
   }
+}
+
+/** A synchronous value as is; a promise whose rejection becomes a published `AuthError`. */
+function reportingRejection<T>(value: T | Promise<T>, realm: string): T | Promise<T> {
+  if (!(value instanceof Promise)) return value
+  return value.catch((error: unknown) => {
+    throw reportable(error, realm)
+  })
 }
 
 function reportable(error: unknown, realm: string): AuthError {
