@@ -65,7 +65,7 @@ interface Settings {
 
 const SETTINGS: Record<'quick' | 'full', Settings> = {
   quick: {
-    pairRounds: 40,
+    pairRounds: 20,
     pairSampleMs: 50,
     naiveRounds: 3,
     sampleMs: 120,
@@ -73,7 +73,7 @@ const SETTINGS: Record<'quick' | 'full', Settings> = {
     tokens: 1_000,
     liveRevocations: 10_000,
     // Filling Redis is the slow part (about 10,000 revocations a second): scaled to 100,000.
-    memoryRevocations: 25_000,
+    memoryRevocations: 10_000,
     propagationSamples: 10,
   },
   full: {

@@ -1,13 +1,18 @@
 /**
  * HTTP benchmark: requests per second of `GET /` on 127.0.0.1, autocannon in this process and
- * the server in a child process, 50 connections, for the bare framework (the ceiling, 1.00x),
- * jwt-gate's adapter and each peer guard. Two token modes: one fixed token, and a pool of
- * distinct tokens spread over the connections, each cycling its share through autocannon's
- * `requests` array. A framework's servers start together and are loaded one at a time in
- * interleaved rounds, while the idle ones only wait on their sockets.
+ * each server in its own child process, for the bare framework (the ceiling, 1.00x), jwt-gate's
+ * adapter and each peer guard. Two token modes: one fixed token, and a pool of distinct tokens
+ * spread over the connections, each cycling its share through autocannon's `requests` array.
+ *
+ * Every guarded server is measured *at the same time as* the bare server of its framework, each
+ * with its own autocannon and connections, both pinned to one CPU and autocannon to the other
+ * (see cpu-pinning.ts): the ratio of the two counts is how much of the bare server's throughput
+ * the guard leaves, measured under the very same host conditions. Measured one after the other,
+ * the same ratio moved by 10-25% between runs on a shared 2-core machine.
  */
 import autocannon from 'autocannon'
 import { startServer, type ServerChild } from './child.js'
+import { planCpus, type CpuPlan } from './cpu-pinning.js'
 import { AUDIENCE, tamper, type Fixture } from './fixtures.js'
 import { runRounds } from './rounds.js'
 import { SERVER_VARIANTS, type Framework, type ServerConfig } from './servers/protocol.js'
@@ -78,6 +83,8 @@ export interface HttpResult {
   rows: HttpRow[]
   unavailable: { framework: Framework; label: string; reason: string }[]
   settings: HttpSettings
+  /** Where the load generator and the servers ran, or why nothing was pinned. */
+  pinning: { loaderCpu: number; serverCpu: number } | { unavailable: string }
 }
 
 interface Measurement {
@@ -88,11 +95,15 @@ interface Measurement {
   errors: number
 }
 
-/** Run every framework's servers with tokens from `fixture` (an RS256 issuer). */
+/**
+ * Run every framework's servers with tokens from `fixture` (an RS256 issuer); with `profileDir`,
+ * every server runs under `node --cpu-prof` and leaves its profile there.
+ */
 export async function runHttp(
   fixture: Fixture,
   settings: HttpSettings,
   log: (line: string) => void,
+  profileDir?: string,
 ): Promise<HttpResult> {
   const config: ServerConfig = {
     issuer: fixture.issuer.url,
@@ -104,40 +115,90 @@ export async function runHttp(
   const pool = fixture.tokens.slice(0, settings.poolSize)
   if (pool.length < settings.poolSize) throw new Error(`need ${settings.poolSize} pool tokens`)
 
-  const rows: HttpRow[] = []
-  const unavailable: HttpResult['unavailable'] = []
-  for (const framework of Object.keys(SERVER_VARIANTS) as Framework[]) {
-    const started = Date.now()
-    // A framework's servers start together (start-up is not measured) and wait, idle, for
-    // their turn: only one server is ever under load.
-    const running = new Map<HttpVariant, ServerChild>()
-    try {
-      await Promise.all(
-        HTTP_VARIANTS.filter((variant) => variant.framework === framework).map(async (variant) => {
-          try {
-            const child = await startWithRetry(framework, variant.id, config)
-            running.set(variant, child)
-            await probe(variant, child, fixed)
-          } catch (error) {
-            await running.get(variant)?.stop()
-            running.delete(variant)
-            const reason = error instanceof Error ? error.message : String(error)
-            unavailable.push({ framework, label: variant.label, reason })
-          }
-        }),
+  const plan = planCpus()
+  const cpus = 'unavailable' in plan ? undefined : plan
+  const pinning: HttpResult['pinning'] =
+    'unavailable' in plan ? plan : { loaderCpu: plan.loaderCpu, serverCpu: plan.serverCpu }
+  log(
+    'unavailable' in pinning
+      ? `http: not pinned (${pinning.unavailable})`
+      : `http: autocannon on CPU ${pinning.loaderCpu}, servers on CPU ${pinning.serverCpu}`,
+  )
+  cpus?.pin(process.pid, cpus.loaderCpu)
+  try {
+    const rows: HttpRow[] = []
+    const unavailable: HttpResult['unavailable'] = []
+    for (const framework of Object.keys(SERVER_VARIANTS) as Framework[]) {
+      const started = Date.now()
+      rows.push(
+        ...(await runFramework(
+          framework,
+          config,
+          fixed,
+          pool,
+          settings,
+          unavailable,
+          cpus,
+          profileDir,
+        )),
       )
-      const variants = HTTP_VARIANTS.filter((variant) => running.has(variant))
-      rows.push(...(await runFramework(variants, running, fixed, pool, settings)))
-    } finally {
-      await Promise.all([...running.values()].map((child) => child.stop()))
+      log(`http ${framework}: ${((Date.now() - started) / 1000).toFixed(1)} s`)
     }
-    log(`http ${framework}: ${((Date.now() - started) / 1000).toFixed(1)} s`)
+    return {
+      rows,
+      unavailable,
+      settings,
+      pinning,
+    }
+  } finally {
+    // The micro benchmarks share this process: give it its CPUs back.
+    cpus?.release()
   }
-  return { rows, unavailable, settings }
 }
 
-/** Warm one framework's servers up, then run its interleaved rounds. */
+/** Start one framework's servers, warm them up, measure them, stop them. */
 async function runFramework(
+  framework: Framework,
+  config: ServerConfig,
+  fixed: string,
+  pool: readonly string[],
+  settings: HttpSettings,
+  unavailable: HttpResult['unavailable'],
+  cpus: CpuPlan | undefined,
+  profileDir: string | undefined,
+): Promise<HttpRow[]> {
+  // A framework's servers start together (start-up is not measured) and wait, idle, for their
+  // turn: at most two servers are ever under load, a guarded one and the bare one.
+  const running = new Map<HttpVariant, ServerChild>()
+  try {
+    await Promise.all(
+      HTTP_VARIANTS.filter((variant) => variant.framework === framework).map(async (variant) => {
+        try {
+          const child = await startWithRetry(framework, variant.id, config, profileDir)
+          running.set(variant, child)
+          cpus?.pin(child.pid, cpus.serverCpu)
+          await probe(variant, child, fixed)
+        } catch (error) {
+          await running.get(variant)?.stop()
+          running.delete(variant)
+          const reason = error instanceof Error ? error.message : String(error)
+          unavailable.push({ framework, label: variant.label, reason })
+        }
+      }),
+    )
+    const variants = HTTP_VARIANTS.filter((variant) => running.has(variant))
+    if (!variants.some((variant) => variant.kind === 'bare')) return []
+    return await measureFramework(variants, running, fixed, pool, settings)
+  } finally {
+    await Promise.all([...running.values()].map((child) => child.stop()))
+  }
+}
+
+/**
+ * Warm one framework's servers up, then run its interleaved rounds: in each, every guarded
+ * variant in each token mode is loaded together with the bare server in the same mode.
+ */
+async function measureFramework(
   variants: readonly HttpVariant[],
   running: ReadonlyMap<HttpVariant, ServerChild>,
   fixed: string,
@@ -146,39 +207,63 @@ async function runFramework(
 ): Promise<HttpRow[]> {
   const { connections, durationSec } = settings
   for (const variant of variants) await warmUp(running.get(variant)!, fixed, pool, settings)
-  const items = variants.flatMap((variant) =>
-    (['fixed', 'pool'] as const).map((mode) => ({ variant, mode })),
+  const bare = variants.find((variant) => variant.kind === 'bare')!
+  const modes = ['fixed', 'pool'] as const
+  const pairs = variants
+    .filter((variant) => variant !== bare)
+    .flatMap((variant) => modes.map((mode) => ({ variant, mode })))
+  // Per pair, per round: the guarded server's and the bare server's measurement.
+  const measured = new Map<(typeof pairs)[number], { own: Measurement; bare: Measurement }[]>()
+  await runRounds(pairs, settings.rounds, async (pair) => {
+    const run = (child: ServerChild) =>
+      load(child, pair.mode, fixed, pool, connections, durationSec)
+    const [own, ceiling] = await Promise.all([
+      run(running.get(pair.variant)!),
+      run(running.get(bare)!),
+    ])
+    measured.set(pair, [...(measured.get(pair) ?? []), { own, bare: ceiling }])
+    return own.reqPerSec
+  })
+  return variants.flatMap((variant) =>
+    modes.map((mode) => {
+      if (variant === bare) {
+        // The ceiling's own row: every measurement it made beside a guarded server.
+        const runs = pairs
+          .filter((pair) => pair.mode === mode)
+          .flatMap((pair) => (measured.get(pair) ?? []).map((entry) => entry.bare))
+        return row(variant, mode, runs, 1)
+      }
+      const entries = measured.get(pairs.find((p) => p.variant === variant && p.mode === mode)!)!
+      const own = entries.map((entry) => entry.own)
+      const ratio = pairedRatio(
+        own.map((run) => run.reqPerSec),
+        entries.map((entry) => entry.bare.reqPerSec),
+      )
+      return row(variant, mode, own, ratio)
+    }),
   )
-  const perRound = new Map<(typeof items)[number], Measurement[]>()
-  const samples = await runRounds(items, settings.rounds, async (item) => {
-    const result = await load(
-      running.get(item.variant)!,
-      item.mode,
-      fixed,
-      pool,
-      connections,
-      durationSec,
-    )
-    perRound.set(item, [...(perRound.get(item) ?? []), result])
-    return result.reqPerSec
-  })
-  return items.map((item) => {
-    const own = samples.get(item)!
-    const bare = items.find((other) => other.variant.kind === 'bare' && other.mode === item.mode)
-    const runs = perRound.get(item) ?? []
-    return {
-      ...item.variant,
-      mode: item.mode,
-      samples: own,
-      reqPerSec: median(own),
-      spread: relativeSpread(own),
-      vsBare: bare ? pairedRatio(own, samples.get(bare)!) : Number.NaN,
-      latencyP50: median(runs.map((run) => run.p50)),
-      latencyP99: median(runs.map((run) => run.p99)),
-      non2xx: runs.reduce((sum, run) => sum + run.non2xx, 0),
-      errors: runs.reduce((sum, run) => sum + run.errors, 0),
-    }
-  })
+}
+
+/** One report row out of a variant's measurements. */
+function row(
+  variant: HttpVariant,
+  mode: TokenMode,
+  runs: readonly Measurement[],
+  vsBare: number,
+): HttpRow {
+  const samples = runs.map((run) => run.reqPerSec)
+  return {
+    ...variant,
+    mode,
+    samples,
+    reqPerSec: median(samples),
+    spread: relativeSpread(samples),
+    vsBare,
+    latencyP50: median(runs.map((run) => run.p50)),
+    latencyP99: median(runs.map((run) => run.p99)),
+    non2xx: runs.reduce((sum, run) => sum + run.non2xx, 0),
+    errors: runs.reduce((sum, run) => sum + run.errors, 0),
+  }
 }
 
 /**
@@ -212,10 +297,11 @@ async function startWithRetry(
   framework: Framework,
   variant: string,
   config: ServerConfig,
+  profileDir: string | undefined,
 ): Promise<ServerChild> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startServer(framework, variant, config)
+      return await startServer(framework, variant, config, profileDir)
     } catch (error) {
       if (attempt === 3) throw error
       await new Promise((resolve) => setTimeout(resolve, 2000))

@@ -165,7 +165,7 @@ function http(result: HttpResult): string {
   return [
     '## HTTP: GET / with a guard',
     '',
-    `2xx responses per second from autocannon (${settings.connections} connections, ${settings.durationSec} s per run, median of ${settings.rounds} interleaved round${settings.rounds === 1 ? '' : 's'}) against a server in a child process on 127.0.0.1, and the median of per-round ratios to the bare framework (no auth, 1.00×). Fixed: one token on every request. Pool: ${settings.poolSize.toLocaleString('en-US')} distinct tokens spread over the connections (each cycles its ${Math.ceil(settings.poolSize / settings.connections)} through autocannon's \`requests\` array), all in use at once. RS256; guards read keys from the test issuer's JWKS unless the label says otherwise.`,
+    `2xx responses per second from autocannon (${settings.connections} connections per server, ${settings.durationSec} s per run, median of ${settings.rounds} interleaved round${settings.rounds === 1 ? '' : 's'}) against servers in child processes on 127.0.0.1. ${pinningSentence(result.pinning)} Each guarded server is loaded at the same time as the bare framework (no auth, 1.00×), each by its own autocannon, so both see the same machine; "× bare" is the median of those paired ratios, and req/s are each server's share of the CPU they split. Fixed: one token on every request. Pool: ${settings.poolSize.toLocaleString('en-US')} distinct tokens spread over the connections (each cycles its ${Math.ceil(settings.poolSize / settings.connections)} through autocannon's \`requests\` array), all in use at once. RS256; guards read keys from the test issuer's JWKS unless the label says otherwise.`,
     '',
     table(
       [
@@ -183,6 +183,12 @@ function http(result: HttpResult): string {
       [0, 1],
     ),
   ].join('\n')
+}
+
+function pinningSentence(pinning: HttpResult['pinning']): string {
+  return 'unavailable' in pinning
+    ? `The processes were not pinned to CPUs (${pinning.unavailable}).`
+    : `autocannon ran on CPU ${pinning.loaderCpu} and every server on CPU ${pinning.serverCpu} (\`taskset\`).`
 }
 
 function httpCells(row: HttpResult['rows'][number] | undefined): string[] {
@@ -272,9 +278,9 @@ function method(settings: BenchSettings): string {
     '- **Async APIs are awaited** one call at a time (jwt-gate `verify`, jose `jwtVerify`), as a request handler would; synchronous APIs (fast-jwt, jsonwebtoken, the floor) are called directly. The loops are identical otherwise.',
     `- **Warm-up and interleaving**: every contestant is warmed up (~${settings.micro.warmupMs} ms, and caching contestants see the whole corpus once so they are measured in steady state); then ${settings.micro.rounds} rounds in which every contestant of the group runs once, the starting contestant rotating each round; a young-generation GC runs before each sample. Reported: medians; ratios are medians of per-round ratios.`,
     "- **Caches** are the same size for everyone: jwt-gate's default 10,000 tokens, fast-jwt `cache: 10000`.",
-    `- **HTTP**: autocannon runs in the parent process, each server in its own child process (Node, \`NODE_ENV=production\`); a framework's servers start together and are loaded one at a time, in ${settings.http.rounds} interleaved round(s), after a warm-up of ${settings.http.warmupSec} s with the token pool (so caches are warm and pool runs measure the steady state) and then of 0.25 s slices until two in a row agree within 10% (at most ${settings.http.warmupMaxSec} s more). Each server must answer 200 to a valid token and 401 to none and to an altered one before it is measured.`,
+    `- **HTTP**: autocannon runs in the parent process, each server in its own child process (Node, \`NODE_ENV=production\`); on Linux with \`taskset\`, autocannon is pinned to one CPU and every server to another. A framework's servers start together; each guarded server is then loaded *together with* the bare one (two autocannon instances, one per server) in ${settings.http.rounds} interleaved round(s), so the two share one CPU under the same host conditions and their ratio does not move with the machine's other tenants (measured one after the other on this shared 2-core machine, the same ratio moved by 10-25% between runs). Before that, each server is warmed up for ${settings.http.warmupSec} s with the token pool (so caches are warm and pool runs measure the steady state)${settings.http.warmupMaxSec > 0 ? ` and then with 0.25 s slices until two in a row agree within 10% (at most ${settings.http.warmupMaxSec} s more)` : ''}. Each server must answer 200 to a valid token and 401 to none and to an altered one before it is measured.`,
     "- **JWKS scenarios**: a fresh issuer per scenario; every library fetches its JWKS first, then the key changes once, then each library gets its burst in turn and the issuer's request counter is read before and after.",
-    '- Ratios are comparable across machines; absolute ops/s and req/s are not. On 2 cores, autocannon and the server compete for CPU, which lowers every HTTP number alike.',
+    '- Ratios are comparable across machines; absolute ops/s and req/s are not. HTTP req/s are per server while two servers share one CPU: about half of what one server alone would do.',
   ].join('\n')
 }
 

@@ -6,9 +6,11 @@
  *   npm run bench -- --quick          about a minute; prints the tables, writes quick.json
  *   npm run bench -- --only micro,jwks   run some sections only
  *   npm run bench -- --out DIR        also write the markdown and the chart to DIR
+ *   npm run bench -- --only http --profile DIR
+ *                                     run every HTTP server under node --cpu-prof, profiles in DIR
  *
- * The published files (latest.md, chart.svg) are written only by a complete full run, or
- * wherever `--out` says, so a quick or partial run never overwrites them.
+ * The published files (latest.md, chart.svg) are written only by a complete full run without
+ * `--profile`, or wherever `--out` says, so a quick, partial or profiled run never overwrites them.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
@@ -35,6 +37,9 @@ const USAGE = `Usage: npm run bench [-- [--quick] [--only ${SECTIONS.join(',')}]
   --quick      fewer and shorter rounds, 1,000-token corpus: about a minute
   --only LIST  comma-separated sections to run (default: all)
   --out DIR    write latest.md and chart.svg to DIR (default: bench/results, full runs only)
+  --profile DIR
+               run each HTTP server under node --cpu-prof; one subdirectory of DIR per server
+               (profiling slows the servers: the ratios of such a run are not for publishing)
   -h, --help   this text
 `
 
@@ -61,6 +66,7 @@ async function main(): Promise<void> {
       quick: { type: 'boolean', default: false },
       only: { type: 'string' },
       out: { type: 'string' },
+      profile: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -106,6 +112,7 @@ async function main(): Promise<void> {
         fixtures.find((fixture) => fixture.alg === 'RS256')!,
         settings.http,
         log,
+        values.profile === undefined ? undefined : resolve(values.profile),
       )
     }
   } finally {
@@ -150,7 +157,11 @@ async function main(): Promise<void> {
   log(`wrote ${json}`)
   const complete = sections.size === SECTIONS.length
   const outDir =
-    values.out !== undefined ? resolve(values.out) : !quick && complete ? RESULTS_DIR : undefined
+    values.out !== undefined
+      ? resolve(values.out)
+      : !quick && complete && values.profile === undefined
+        ? RESULTS_DIR
+        : undefined
   if (outDir) {
     mkdirSync(outDir, { recursive: true })
     const subtitle = `${machine.cpu}, ${machine.cores} cores · Node ${machine.node} · ${machine.date.slice(0, 10)} · ${command}`

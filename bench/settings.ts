@@ -55,8 +55,8 @@ export function settingsFor(quick: boolean): BenchSettings {
         http: {
           rounds: 1,
           durationSec: 0.5,
-          warmupSec: 0.5,
-          warmupMaxSec: 1.5,
+          warmupSec: 0.4,
+          warmupMaxSec: 0,
           connections: 50,
           poolSize: 1_000,
         },
