@@ -2,8 +2,8 @@
  * (2) Token syntax and the protected header, checked before any key is looked up.
  *
  * - Syntax (RFC 7515 §7.1): exactly three non-empty base64url segments, no padding, no `+` `/`,
- *   no whitespace, within the length limit. Checked before any decoding, so five-segment JWE,
- *   padded or `+/` encodings and oversized input never reach a parser.
+ *   no whitespace, within the length limit. Checked before any JSON is parsed, so five-segment
+ *   JWE, padded or `+/` encodings and oversized input never reach a parser.
  * - Header: a JSON object whose `alg` is in the allow-list (so never `none`), `kid` a short
  *   string, `crit` understood (only `b64`, and only as `true`: a JWT never has an unencoded
  *   payload), `typ` as configured. `jku`, `x5u`, `jwk` and `x5c` are never read: keys come only
@@ -50,7 +50,7 @@ export const MAX_KID_LENGTH = 256
 /** Distinct headers remembered per verifier; the map is cleared when it fills. */
 const HEADER_MEMO_SIZE = 512
 
-const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
+const NOT_THREE_SEGMENTS = 'The token is not three base64url segments (header.payload.signature).'
 
 /** A decoder bound to one verifier's options (and its header memo). */
 export type Decoder = (token: string) => DecodedToken
@@ -71,11 +71,23 @@ export function createDecoder(options: DecodeOptions): Decoder {
         `The token is longer than ${options.maxTokenLength} characters.`,
       )
     }
-    if (!JWS_COMPACT.test(token)) {
-      throw malformed('The token is not three base64url segments (header.payload.signature).')
-    }
+    // The syntax check costs a few scans instead of a regular expression over the whole token
+    // (about 0.8 µs for an RS256 token, most of an uncached HS256 verification's overhead):
+    // dots and `+` `/` here, every other foreign character when a segment is decoded (see
+    // decodeSegment).
     const firstDot = token.indexOf('.')
-    const secondDot = token.indexOf('.', firstDot + 1)
+    const secondDot = firstDot === -1 ? -1 : token.indexOf('.', firstDot + 1)
+    if (
+      firstDot < 1 ||
+      secondDot < firstDot + 2 ||
+      secondDot === token.length - 1 ||
+      token.indexOf('.', secondDot + 1) !== -1 ||
+      token.indexOf('+') !== -1 ||
+      token.indexOf('/') !== -1 ||
+      !isAscii(token)
+    ) {
+      throw malformed(NOT_THREE_SEGMENTS)
+    }
     const headerSegment = token.slice(0, firstDot)
     const payloadSegment = token.slice(firstDot + 1, secondDot)
     const signatureSegment = token.slice(secondDot + 1)
@@ -86,6 +98,8 @@ export function createDecoder(options: DecodeOptions): Decoder {
     ) {
       throw malformed('A token segment is not canonical base64url.')
     }
+    // Decoded before either JSON segment is parsed: a foreign character anywhere stops here.
+    const signature = decodeSegment(signatureSegment, malformed)
 
     let checked = memo.get(headerSegment)
     if (checked === undefined) {
@@ -106,7 +120,7 @@ export function createDecoder(options: DecodeOptions): Decoder {
       kid: checked.kid,
       payload: payload,
       signingInput: token.slice(0, secondDot),
-      signature: Buffer.from(signatureSegment, 'base64url'),
+      signature,
     }
   }
 }
@@ -117,9 +131,10 @@ function parseSegment(
   which: 'header' | 'payload',
   malformed: (message: string, cause?: unknown) => Error,
 ): Record<string, unknown> {
+  const bytes = decodeSegment(segment, malformed)
   let value: unknown
   try {
-    value = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'))
+    value = JSON.parse(bytes.toString('utf8'))
   } catch (error) {
     throw malformed(`The token ${which} is not valid JSON.`, error)
   }
@@ -184,10 +199,28 @@ function checkCrit(header: Record<string, unknown>, crit: unknown, realm: string
 }
 
 /**
- * Whether `segment` (already known to hold only base64url characters) is the one canonical
- * encoding of its bytes: no 4n+1 length, and the unused low bits of the last character zero.
- * Otherwise several strings would carry the same signature, and anything keyed by the token
- * string (a cache, a replay log) would see "new" valid tokens.
+ * Decode one segment, refusing any character outside the base64url alphabet. Node's decoder
+ * skips such characters (or stops at `=`), so they show as fewer bytes than the segment's
+ * length promises; `+` and `/`, which it would decode, and anything beyond ASCII, whose low
+ * byte it might read as a letter, were refused before (see `decode`). A 4n+1 length, where one
+ * skipped character would go unnoticed, is refused by `isCanonical` before this runs.
+ */
+function decodeSegment(segment: string, malformed: (message: string) => Error): Buffer {
+  const bytes = Buffer.from(segment, 'base64url')
+  if (bytes.length !== Math.floor((segment.length * 3) / 4)) throw malformed(NOT_THREE_SEGMENTS)
+  return bytes
+}
+
+/** Whether every character of `text` is ASCII (its UTF-8 form has one byte per character). */
+function isAscii(text: string): boolean {
+  return Buffer.byteLength(text, 'utf8') === text.length
+}
+
+/**
+ * Whether `segment` is the one canonical encoding of its bytes: no 4n+1 length, and the unused
+ * low bits of the last character zero. Otherwise several strings would carry the same
+ * signature, and anything keyed by the token string (a cache, a replay log) would see "new"
+ * valid tokens. (A foreign last character is refused when the segment is decoded.)
  */
 function isCanonical(segment: string): boolean {
   const rest = segment.length % 4

@@ -82,6 +82,13 @@ function corpus(): Case[] {
     add(`${alg} empty sig`, `${h}.${p}.`)
     add(`${alg} padded sig`, `${h}.${p}.${s}=`)
     add(`${alg} std base64 sig`, `${h}.${p}.${Buffer.from(s, 'base64url').toString('base64')}`)
+    // Characters beyond Latin-1 whose low byte is the letter they replace: a decoder reading
+    // code units as bytes would see the original token.
+    add(`${alg} wide twin in sig`, `${h}.${p}.${lowByteTwin(s)}`)
+    add(`${alg} wide twin in payload`, `${h}.${lowByteTwin(p)}.${s}`)
+    add(`${alg} wide twin in header`, `${lowByteTwin(h)}.${p}.${s}`)
+    // jose's base64url decoder (atob) skips ASCII whitespace; RFC 7515 §7.1 allows none.
+    add(`${alg} space inserted in sig`, `${h}.${p}.${s.slice(0, 8)} ${s.slice(8)}`, true)
     add(`${alg} crit unknown`, sign({ crit: ['x'], x: 1 }, claims()))
     add(`${alg} crit b64 false`, sign({ crit: ['b64'], b64: false }, claims()))
     add(`${alg} crit b64 true`, sign({ crit: ['b64'], b64: true }, claims()))
@@ -128,6 +135,11 @@ function corpus(): Case[] {
   add('empty string', '')
   add('whitespace inside', `${b64url({ alg: 'RS256' })} .${b64url(claims())}.c2ln`)
   return cases
+}
+
+/** `segment` with its first character swapped for U+0100 + its code: the same low byte. */
+function lowByteTwin(segment: string): string {
+  return String.fromCharCode(0x100 + segment.charCodeAt(0)) + segment.slice(1)
 }
 
 /** jose, configured like the verifier, including its documented multiple-key iteration. */

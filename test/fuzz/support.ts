@@ -227,6 +227,11 @@ const ODD_CHARS = [
   'é',
   'Ａ',
   '\u200b',
+  // Beyond Latin-1 with a base64url letter as low byte (U+0141, U+016F, U+2D2D): a decoder that
+  // reads code units as bytes would take them for 'A', 'o' and '-'.
+  'Ł',
+  'ů',
+  '\u2d2d',
 ]
 
 const ALGS = [
