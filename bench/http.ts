@@ -156,7 +156,26 @@ export async function runHttp(
   }
 }
 
-/** Start one framework's servers, warm them up, measure them, stop them. */
+/** A guarded variant in one token mode: what is loaded together with the bare server. */
+interface Pair {
+  variant: HttpVariant
+  mode: TokenMode
+}
+
+/** One paired run: the guarded server's and the bare server's measurement. */
+interface PairedRun {
+  own: Measurement
+  bare: Measurement
+}
+
+const MODES = ['fixed', 'pool'] as const
+
+/**
+ * Measure one framework with `settings.processes` fresh sets of server processes in turn, each
+ * warmed up and measured for `settings.rounds` rounds. The same server code measured in two
+ * processes can differ by more than the guard costs (JIT decisions, memory layout, how two
+ * processes share a CPU's caches), so one set of processes is not enough.
+ */
 async function runFramework(
   framework: Framework,
   config: ServerConfig,
@@ -167,73 +186,49 @@ async function runFramework(
   cpus: CpuPlan | undefined,
   profileDir: string | undefined,
 ): Promise<HttpRow[]> {
-  // A framework's servers start together (start-up is not measured) and wait, idle, for their
-  // turn: at most two servers are ever under load, a guarded one and the bare one.
-  const running = new Map<HttpVariant, ServerChild>()
-  try {
-    await Promise.all(
-      HTTP_VARIANTS.filter((variant) => variant.framework === framework).map(async (variant) => {
-        try {
-          const child = await startWithRetry(framework, variant.id, config, profileDir)
-          running.set(variant, child)
-          cpus?.pin(child.pid, cpus.serverCpu)
-          await probe(variant, child, fixed)
-        } catch (error) {
-          await running.get(variant)?.stop()
-          running.delete(variant)
-          const reason = error instanceof Error ? error.message : String(error)
-          unavailable.push({ framework, label: variant.label, reason })
-        }
-      }),
-    )
-    const variants = HTTP_VARIANTS.filter((variant) => running.has(variant))
-    if (!variants.some((variant) => variant.kind === 'bare')) return []
-    return await measureFramework(variants, running, fixed, pool, settings)
-  } finally {
-    await Promise.all([...running.values()].map((child) => child.stop()))
+  const measured = new Map<string, PairedRun[]>()
+  const measuredVariants = new Set<HttpVariant>()
+  for (let generation = 0; generation < settings.processes; generation++) {
+    // A framework's servers start together (start-up is not measured) and wait, idle, for
+    // their turn: at most two servers are ever under load, a guarded one and the bare one.
+    const running = new Map<HttpVariant, ServerChild>()
+    try {
+      await Promise.all(
+        HTTP_VARIANTS.filter((variant) => variant.framework === framework).map(async (variant) => {
+          try {
+            const child = await startWithRetry(framework, variant.id, config, profileDir)
+            running.set(variant, child)
+            cpus?.pin(child.pid, cpus.serverCpu)
+            await probe(variant, child, fixed)
+          } catch (error) {
+            await running.get(variant)?.stop()
+            running.delete(variant)
+            const reason = error instanceof Error ? error.message : String(error)
+            if (!unavailable.some((entry) => entry.label === variant.label)) {
+              unavailable.push({ framework, label: variant.label, reason })
+            }
+          }
+        }),
+      )
+      const variants = HTTP_VARIANTS.filter((variant) => running.has(variant))
+      const bare = variants.find((variant) => variant.kind === 'bare')
+      if (!bare) continue
+      for (const variant of variants) measuredVariants.add(variant)
+      await measureProcesses(bare, variants, running, fixed, pool, settings, measured)
+    } finally {
+      await Promise.all([...running.values()].map((child) => child.stop()))
+    }
   }
-}
-
-/**
- * Warm one framework's servers up, then run its interleaved rounds: in each, every guarded
- * variant in each token mode is loaded together with the bare server in the same mode.
- */
-async function measureFramework(
-  variants: readonly HttpVariant[],
-  running: ReadonlyMap<HttpVariant, ServerChild>,
-  fixed: string,
-  pool: readonly string[],
-  settings: HttpSettings,
-): Promise<HttpRow[]> {
-  const { connections, durationSec } = settings
-  for (const variant of variants) await warmUp(running.get(variant)!, fixed, pool, settings)
-  const bare = variants.find((variant) => variant.kind === 'bare')!
-  const modes = ['fixed', 'pool'] as const
-  const pairs = variants
-    .filter((variant) => variant !== bare)
-    .flatMap((variant) => modes.map((mode) => ({ variant, mode })))
-  // Per pair, per round: the guarded server's and the bare server's measurement.
-  const measured = new Map<(typeof pairs)[number], { own: Measurement; bare: Measurement }[]>()
-  await runRounds(pairs, settings.rounds, async (pair) => {
-    const run = (child: ServerChild) =>
-      load(child, pair.mode, fixed, pool, connections, durationSec)
-    const [own, ceiling] = await Promise.all([
-      run(running.get(pair.variant)!),
-      run(running.get(bare)!),
-    ])
-    measured.set(pair, [...(measured.get(pair) ?? []), { own, bare: ceiling }])
-    return own.reqPerSec
-  })
-  return variants.flatMap((variant) =>
-    modes.map((mode) => {
-      if (variant === bare) {
+  return HTTP_VARIANTS.filter((variant) => measuredVariants.has(variant)).flatMap((variant) =>
+    MODES.map((mode) => {
+      if (variant.kind === 'bare') {
         // The ceiling's own row: every measurement it made beside a guarded server.
-        const runs = pairs
-          .filter((pair) => pair.mode === mode)
-          .flatMap((pair) => (measured.get(pair) ?? []).map((entry) => entry.bare))
+        const runs = [...measured]
+          .filter(([key]) => key.endsWith(`/${mode}`))
+          .flatMap(([, entries]) => entries.map((entry) => entry.bare))
         return row(variant, mode, runs, 1)
       }
-      const entries = measured.get(pairs.find((p) => p.variant === variant && p.mode === mode)!)!
+      const entries = measured.get(pairKey({ variant, mode })) ?? []
       const own = entries.map((entry) => entry.own)
       const ratio = pairedRatio(
         own.map((run) => run.reqPerSec),
@@ -242,6 +237,42 @@ async function measureFramework(
       return row(variant, mode, own, ratio)
     }),
   )
+}
+
+function pairKey(pair: Pair): string {
+  return `${pair.variant.id}/${pair.mode}`
+}
+
+/**
+ * Warm one set of a framework's servers up, then run its interleaved rounds: in each, every
+ * guarded variant in each token mode is loaded together with the bare server in the same mode.
+ * Adds each paired run to `measured`.
+ */
+async function measureProcesses(
+  bare: HttpVariant,
+  variants: readonly HttpVariant[],
+  running: ReadonlyMap<HttpVariant, ServerChild>,
+  fixed: string,
+  pool: readonly string[],
+  settings: HttpSettings,
+  measured: Map<string, PairedRun[]>,
+): Promise<void> {
+  const { connections, durationSec } = settings
+  for (const variant of variants) await warmUp(running.get(variant)!, fixed, pool, settings)
+  const pairs: Pair[] = variants
+    .filter((variant) => variant !== bare)
+    .flatMap((variant) => MODES.map((mode) => ({ variant, mode })))
+  await runRounds(pairs, settings.rounds, async (pair) => {
+    const run = (child: ServerChild) =>
+      load(child, pair.mode, fixed, pool, connections, durationSec)
+    const [own, ceiling] = await Promise.all([
+      run(running.get(pair.variant)!),
+      run(running.get(bare)!),
+    ])
+    const key = pairKey(pair)
+    measured.set(key, [...(measured.get(key) ?? []), { own, bare: ceiling }])
+    return own.reqPerSec
+  })
 }
 
 /** One report row out of a variant's measurements. */

@@ -18,6 +18,9 @@ export interface MicroSettings {
 
 /** HTTP-benchmark settings. */
 export interface HttpSettings {
+  /** Fresh sets of server processes, each warmed up and measured in turn. */
+  processes: number
+  /** Interleaved rounds per set of processes. */
   rounds: number
   /** autocannon duration of one measured run, seconds. */
   durationSec: number
@@ -53,22 +56,24 @@ export function settingsFor(quick: boolean): BenchSettings {
         quick,
         micro: { rounds: 5, sampleMs: 10, warmupMs: 30, distinctTokens: 1_000 },
         http: {
+          processes: 1,
           rounds: 1,
           durationSec: 0.5,
-          warmupSec: 0.4,
+          warmupSec: 0.8,
           warmupMaxSec: 0,
           connections: 50,
           poolSize: 1_000,
         },
-        jwks: { requests: 1_000, timeoutMs: 2_000 },
+        jwks: { requests: 1_000, timeoutMs: 1_000 },
       }
     : {
         quick,
         micro: { rounds: 20, sampleMs: 60, warmupMs: 400, distinctTokens: 10_000 },
         http: {
-          rounds: 10,
+          processes: 3,
+          rounds: 4,
           durationSec: 2,
-          warmupSec: 3,
+          warmupSec: 2,
           warmupMaxSec: 3,
           connections: 50,
           poolSize: 1_000,
