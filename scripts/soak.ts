@@ -30,13 +30,7 @@
  * denylist, is a failure. The JWKS rotation has no window: not a single request may fail for it.
  */
 import { fork } from 'node:child_process'
-import {
-  constants,
-  generateKeyPairSync,
-  createPrivateKey,
-  sign as cryptoSign,
-  type KeyObject,
-} from 'node:crypto'
+import { constants, createPrivateKey, sign as cryptoSign, type KeyObject } from 'node:crypto'
 import { subscribe } from 'node:diagnostics_channel'
 import { Agent, createServer, request as httpRequest, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -48,6 +42,7 @@ import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Response } from 'express'
+import { generateKeyPairSafelySync } from '../src/key-generation.js'
 
 // ---------------------------------------------------------------------------------------------
 // Shared between the two roles.
@@ -459,12 +454,14 @@ async function runMain(): Promise<void> {
 
   // Keys: what the identity provider signs with, and a stranger's key.
   const keyOf = (kid: string) => {
-    const pair =
+    // Not generateKeyPairSync + export: that can deadlock Node 20 (src/key-generation.ts).
+    const pair = generateKeyPairSafelySync(
       alg === 'EdDSA'
-        ? generateKeyPairSync('ed25519')
+        ? { type: 'ed25519' }
         : alg === 'ES256'
-          ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
-          : generateKeyPairSync('rsa', { modulusLength: 2048 })
+          ? { type: 'ec', namedCurve: 'P-256' }
+          : { type: 'rsa', modulusLength: 2048 },
+    )
     const jwk = { ...pair.publicKey.export({ format: 'jwk' }), kid, alg, use: 'sig' }
     const pem = pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string
     return { jwk, signing: { kid, pem } }

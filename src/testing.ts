@@ -6,11 +6,12 @@
  *
  * Never use it in production: its keys live in memory and its server speaks plain HTTP.
  */
-import { randomBytes, randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID, type KeyObject } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose'
+import { calculateJwkThumbprint, SignJWT } from 'jose'
 import { toSeconds } from './duration.js'
+import { generateKeyPairSafely, type KeyPairSpec } from './key-generation.js'
 import type { Duration, JsonWebKey, JsonWebKeySet, JwtPayload } from './types.js'
 
 /** Algorithms the test issuer can sign with. */
@@ -100,7 +101,7 @@ export interface TestIssuer {
 
 interface SigningKey {
   kid: string
-  privateKey: CryptoKey | Uint8Array
+  privateKey: KeyObject | Uint8Array
   publicJwk: JsonWebKey | undefined
 }
 
@@ -234,11 +235,28 @@ async function newKey(
   if (secret !== undefined) {
     return { kid: randomUUID(), privateKey: Buffer.from(secret, 'utf8'), publicJwk: undefined }
   }
-  const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true })
-  const jwk = (await exportJWK(publicKey)) as JsonWebKey
+  const { publicKey, privateKey } = await generateKeyPairSafely(keyPairSpec(alg))
+  const jwk = publicKey.export({ format: 'jwk' }) as JsonWebKey
   const kid = await calculateJwkThumbprint(jwk)
   const publicJwk: JsonWebKey = { ...jwk, kid, use: 'sig', ...(omitAlg ? {} : { alg }) }
   return { kid, privateKey, publicJwk }
+}
+
+/** The key type an asymmetric algorithm signs with (RFC 7518 §3; RSA at 2048 bits, as jose). HMAC never gets here. */
+function keyPairSpec(alg: TestIssuerAlgorithm): KeyPairSpec {
+  switch (alg) {
+    case 'ES256':
+      return { type: 'ec', namedCurve: 'P-256' }
+    case 'ES384':
+      return { type: 'ec', namedCurve: 'P-384' }
+    case 'ES512':
+      return { type: 'ec', namedCurve: 'P-521' }
+    case 'EdDSA':
+    case 'Ed25519':
+      return { type: 'ed25519' }
+    default:
+      return { type: 'rsa', modulusLength: 2048 }
+  }
 }
 
 function send(response: ServerResponse, status: number, body: unknown): void {

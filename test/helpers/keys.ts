@@ -1,8 +1,9 @@
 /**
  * Key pairs for tests that need to sign by hand (hostile tokens) or hold a local JWKS.
  */
-import { generateKeyPairSync, type KeyObject } from 'node:crypto'
+import type { KeyObject } from 'node:crypto'
 import type { JsonWebKey } from '../../src/index.js'
+import { generateKeyPairSafelySync } from '../../src/key-generation.js'
 
 /** A key pair with its public JWK. */
 export interface TestKeyPair {
@@ -18,12 +19,14 @@ export function keyPair(
   alg?: string,
   modulusLength = 2048,
 ): TestKeyPair {
-  const { privateKey, publicKey } =
+  // Never generateKeyPairSync + export directly: that can deadlock Node 20 (key-generation.ts).
+  const { privateKey, publicKey } = generateKeyPairSafelySync(
     type === 'rsa'
-      ? generateKeyPairSync('rsa', { modulusLength })
+      ? { type, modulusLength }
       : type === 'ec'
-        ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
-        : generateKeyPairSync('ed25519')
+        ? { type, namedCurve: 'P-256' }
+        : { type },
+  )
   const jwk = { ...(publicKey.export({ format: 'jwk' }) as JsonWebKey), kid }
   if (alg) jwk.alg = alg
   return { privateKey, publicKey, jwk }
