@@ -65,16 +65,16 @@ interface Settings {
 
 const SETTINGS: Record<'quick' | 'full', Settings> = {
   quick: {
-    pairRounds: 16,
+    pairRounds: 12,
     pairSampleMs: 50,
-    naiveRounds: 3,
+    naiveRounds: 2,
     sampleMs: 120,
     warmupMs: 200,
     tokens: 1_000,
     liveRevocations: 2_000,
     // Filling Redis is the slow part (about 10,000 revocations a second): scaled to 100,000.
     memoryRevocations: 5_000,
-    propagationSamples: 10,
+    propagationSamples: 5,
   },
   full: {
     pairRounds: 120,

@@ -194,7 +194,10 @@ async function runFramework(
     const running = new Map<HttpVariant, ServerChild>()
     try {
       await Promise.all(
-        HTTP_VARIANTS.filter((variant) => variant.framework === framework).map(async (variant) => {
+        HTTP_VARIANTS.filter(
+          (variant) =>
+            variant.framework === framework && (settings.peers || variant.kind !== 'peer'),
+        ).map(async (variant) => {
           try {
             const child = await startWithRetry(framework, variant.id, config, profileDir)
             running.set(variant, child)

@@ -261,6 +261,8 @@ function notMeasured(run: BenchRun): string {
     lines.push(`- micro, ${entry.alg}: ${entry.label}: ${entry.reason}`)
   for (const entry of run.http?.unavailable ?? [])
     lines.push(`- HTTP, ${entry.framework}: ${entry.label}: ${entry.reason}`)
+  if (run.http && !run.http.settings.peers)
+    lines.push('- HTTP: peer guards are measured in the full run only (`npm run bench`).')
   for (const entry of run.jwks?.unavailable ?? [])
     lines.push(`- JWKS: ${entry.label}: ${entry.reason}`)
   lines.push(

@@ -1,7 +1,9 @@
 /**
  * How long and how often each part of the suite measures, for the full run and for `--quick`.
- * Quick keeps every scenario and every contestant, with fewer and shorter rounds and a smaller
- * distinct-token corpus, so it finishes in under a minute on two cores.
+ * Quick keeps every scenario and every micro and JWKS contestant, with fewer and shorter rounds
+ * and a smaller distinct-token corpus; its HTTP section measures jwt-gate against the bare
+ * frameworks only (each peer server would cost a warm-up of its own). It finishes in under a
+ * minute on two cores.
  */
 
 /** Micro-benchmark settings. */
@@ -18,6 +20,8 @@ export interface MicroSettings {
 
 /** HTTP-benchmark settings. */
 export interface HttpSettings {
+  /** Whether the peer guards are measured too (the full run), or only jwt-gate and bare. */
+  peers: boolean
   /** Fresh sets of server processes, each warmed up and measured in turn. */
   processes: number
   /** Interleaved rounds per set of processes. */
@@ -56,10 +60,11 @@ export function settingsFor(quick: boolean): BenchSettings {
         quick,
         micro: { rounds: 5, sampleMs: 10, warmupMs: 30, distinctTokens: 1_000 },
         http: {
+          peers: false,
           processes: 1,
           rounds: 1,
           durationSec: 0.5,
-          warmupSec: 0.8,
+          warmupSec: 1,
           warmupMaxSec: 0,
           connections: 50,
           poolSize: 1_000,
@@ -70,6 +75,7 @@ export function settingsFor(quick: boolean): BenchSettings {
         quick,
         micro: { rounds: 20, sampleMs: 60, warmupMs: 400, distinctTokens: 10_000 },
         http: {
+          peers: true,
           processes: 3,
           rounds: 4,
           durationSec: 2,
