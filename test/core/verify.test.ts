@@ -202,6 +202,12 @@ describe('token syntax, checked before decoding', () => {
       maxTokenLength: 16_384,
     })
     assert.equal((await roomy.verify(huge)).payload.sub, 'user-1')
+    // The signing input (over 8 KiB) outgrew the verifier's reused byte buffer: the bytes checked
+    // must still be this token's, so one changed payload character fails the signature.
+    const [h, p, s] = huge.split('.') as [string, string, string]
+    const changed = `${h}.${p.slice(0, 100)}${p[100] === 'e' ? 'f' : 'e'}${p.slice(101)}.${s}`
+    await rejects(roomy, changed, 'bad_signature')
+    assert.equal((await roomy.verify(good())).payload.sub, 'user-1')
     const tight = createVerifier({
       issuer,
       audience,
