@@ -5,32 +5,25 @@
  * ignored, and a log that cannot be read makes the replica stale (fail closed) until it can.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, test } from 'node:test'
+import { before, describe, test } from 'node:test'
 import type { DenylistEvent } from '../../src/events.js'
 import { redisDenylist, type RedisDenylist } from '../../src/redis.js'
 import { redisSuite, startRedisServer, type RedisServer } from '../helpers/redis-server.js'
-import { CLIENTS, captureEvents, crashTripwire, eventually, type TestClient } from './harness.js'
+import { CLIENTS, captureEvents, suiteCleanup, eventually, type TestClient } from './harness.js'
 
 const future = () => Math.floor(Date.now() / 1000) + 600
 
 describe('redisDenylist with bad data in Redis', redisSuite(), () => {
   let server: RedisServer
   let raw: TestClient
-  const tripwire = crashTripwire()
-  const cleanup: (() => Promise<void>)[] = []
+  const cleanup = suiteCleanup()
   let prefixes = 0
 
   before(async () => {
     server = await startRedisServer()
+    cleanup.push(() => server.close())
     raw = await CLIENTS[0]!.connect(server.port)
-  })
-
-  after(async () => {
-    for (const step of cleanup.reverse()) await step()
-    await raw?.close()
-    await server?.close()
-    tripwire.stop()
-    tripwire.check()
+    cleanup.push(() => raw.close())
   })
 
   /** A denylist on each client library, with the events they publish while loading. */

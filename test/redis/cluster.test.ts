@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { Cluster } from 'ioredis'
-import { after, before, describe, test } from 'node:test'
+import { before, describe, test } from 'node:test'
 import { createCluster } from 'redis'
 import { redisDenylist, type RedisDenylist } from '../../src/redis.js'
 import { createTestIssuer, type TestIssuer } from '../../src/testing.js'
@@ -17,26 +17,19 @@ import {
   startRedisCluster,
   type RedisCluster,
 } from '../helpers/redis-server.js'
-import { AUDIENCE, captureEvents, crashTripwire, eventually, startApi } from './harness.js'
+import { AUDIENCE, captureEvents, suiteCleanup, eventually, startApi } from './harness.js'
 
 describe('redisDenylist on a Redis Cluster', redisSuite(), () => {
   let cluster: RedisCluster
   let issuer: TestIssuer
-  const tripwire = crashTripwire()
-  const cleanup: (() => Promise<void>)[] = []
+  const cleanup = suiteCleanup()
   let prefixes = 0
 
   before(async () => {
     cluster = await startRedisCluster(3)
+    cleanup.push(() => cluster.close())
     issuer = await createTestIssuer({ alg: 'ES256', audience: AUDIENCE })
-  })
-
-  after(async () => {
-    for (const step of cleanup.reverse()) await step()
-    await issuer?.close()
-    await cluster?.close()
-    tripwire.stop()
-    tripwire.check()
+    cleanup.push(() => issuer.close())
   })
 
   function ioredisCluster(): Cluster {

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { after, before, describe, test } from 'node:test'
+import { before, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { redisDenylist, type RedisDenylist } from '../../src/redis.js'
 import { createTestIssuer, type TestIssuer } from '../../src/testing.js'
@@ -16,9 +16,10 @@ import {
   CLIENTS,
   RESP3_CLIENT,
   captureEvents,
-  crashTripwire,
+  suiteCleanup,
   eventually,
   startApi,
+  type TestApi,
   type TestClient,
 } from './harness.js'
 
@@ -30,20 +31,13 @@ const freshPrefix = () => `test-${process.pid}-${++prefixes}:`
 describe('redisDenylist', { ...redisSuite(), concurrency: true }, () => {
   let server: RedisServer
   let issuer: TestIssuer
-  const tripwire = crashTripwire()
-  const cleanup: (() => Promise<void>)[] = []
+  const cleanup = suiteCleanup()
 
   before(async () => {
     server = await startRedisServer()
+    cleanup.push(() => server.close())
     issuer = await createTestIssuer({ alg: 'ES256', audience: AUDIENCE })
-  })
-
-  after(async () => {
-    for (const step of cleanup.reverse()) await step()
-    await issuer?.close()
-    await server?.close()
-    tripwire.stop()
-    tripwire.check()
+    cleanup.push(() => issuer.close())
   })
 
   /** A connected client and a ready denylist on it, closed after the suite. */
@@ -62,18 +56,23 @@ describe('redisDenylist', { ...redisSuite(), concurrency: true }, () => {
     return { denylist, client }
   }
 
+  /** Two API instances, each with its own denylist on `factory`, sharing one fresh prefix. */
+  async function twoApis(factory: (typeof CLIENTS)[number]): Promise<[TestApi, TestApi]> {
+    const prefix = freshPrefix()
+    const apis: TestApi[] = []
+    for (let i = 0; i < 2; i++) {
+      const { denylist } = await denylistOn(factory, prefix)
+      const api = await startApi(denylist, issuer)
+      cleanup.push(() => api.close())
+      apis.push(api)
+    }
+    return [apis[0]!, apis[1]!]
+  }
+
   for (const factory of [...CLIENTS, RESP3_CLIENT]) {
     describe(factory.name, () => {
       test('logout revokes the token here at once and in a second API within 1 s', async () => {
-        const prefix = freshPrefix()
-        const a = await denylistOn(factory, prefix)
-        const b = await denylistOn(factory, prefix)
-        const apiA = await startApi(a.denylist, issuer)
-        const apiB = await startApi(b.denylist, issuer)
-        cleanup.push(
-          () => apiA.close(),
-          () => apiB.close(),
-        )
+        const [apiA, apiB] = await twoApis(factory)
 
         const token = await issuer.sign({ sub: 'alice' })
         const sibling = await issuer.sign({ sub: 'alice' })
@@ -109,15 +108,7 @@ describe('redisDenylist', { ...redisSuite(), concurrency: true }, () => {
       })
 
       test('logout-everywhere revokes every earlier token of the subject, and only those', async () => {
-        const prefix = freshPrefix()
-        const a = await denylistOn(factory, prefix)
-        const b = await denylistOn(factory, prefix)
-        const apiA = await startApi(a.denylist, issuer)
-        const apiB = await startApi(b.denylist, issuer)
-        cleanup.push(
-          () => apiA.close(),
-          () => apiB.close(),
-        )
+        const [apiA, apiB] = await twoApis(factory)
 
         const current = await issuer.sign({ sub: 'bob' })
         const older = await issuer.sign({ sub: 'bob' }, { issuedAt: '-1h' })

@@ -7,6 +7,7 @@
 import express, { type ErrorRequestHandler } from 'express'
 import { Redis } from 'ioredis'
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
+import { after } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createClient } from 'redis'
 import { createClient as createClient4 } from 'redis4'
@@ -204,6 +205,22 @@ export function crashTripwire(): { check(): void; stop(): void } {
       process.off('uncaughtException', record)
     },
   }
+}
+
+/**
+ * The end of a Redis suite, registered as its `after` hook (call inside `describe`): run every
+ * closer pushed onto the returned list, newest first, then fail if anything crashed meanwhile.
+ * Push a resource's closer right after opening it.
+ */
+export function suiteCleanup(): (() => Promise<void>)[] {
+  const tripwire = crashTripwire()
+  const cleanup: (() => Promise<void>)[] = []
+  after(async () => {
+    for (const step of cleanup.reverse()) await step()
+    tripwire.stop()
+    tripwire.check()
+  })
+  return cleanup
 }
 
 /** Poll `probe` until it returns true; resolves to the time it took (ms). */

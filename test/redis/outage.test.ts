@@ -7,7 +7,7 @@
  * process was cut off.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, test } from 'node:test'
+import { before, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { DenylistEvent } from '../../src/events.js'
 import { redisDenylist, type RedisDenylist } from '../../src/redis.js'
@@ -18,7 +18,7 @@ import {
   AUDIENCE,
   CLIENTS,
   captureEvents,
-  crashTripwire,
+  suiteCleanup,
   eventually,
   startApi,
   type TestApi,
@@ -29,18 +29,11 @@ const MAX_STALENESS_MS = 1000
 
 describe('redisDenylist when Redis fails', redisSuite(), () => {
   let issuer: TestIssuer
-  const tripwire = crashTripwire()
-  const cleanup: (() => Promise<void>)[] = []
+  const cleanup = suiteCleanup()
 
   before(async () => {
     issuer = await createTestIssuer({ alg: 'ES256', audience: AUDIENCE })
-  })
-
-  after(async () => {
-    for (const step of cleanup.reverse()) await step()
-    await issuer?.close()
-    tripwire.stop()
-    tripwire.check()
+    cleanup.push(() => issuer.close())
   })
 
   interface Instance {

@@ -6,7 +6,7 @@
  * noticed by the read timeout and recovered from.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, test } from 'node:test'
+import { before, describe, test } from 'node:test'
 import type { DenylistEvent } from '../../src/events.js'
 import { redisDenylist, type RedisDenylist } from '../../src/redis.js'
 import { createTestIssuer, type TestIssuer } from '../../src/testing.js'
@@ -16,7 +16,7 @@ import {
   AUDIENCE,
   CLIENTS,
   captureEvents,
-  crashTripwire,
+  suiteCleanup,
   eventually,
   startApi,
   type TestApi,
@@ -28,21 +28,14 @@ const MAX_STALENESS_MS = 1000
 describe('redisDenylist across a network partition', redisSuite(), () => {
   let server: RedisServer
   let issuer: TestIssuer
-  const tripwire = crashTripwire()
-  const cleanup: (() => Promise<void>)[] = []
+  const cleanup = suiteCleanup()
   let prefixes = 0
 
   before(async () => {
     server = await startRedisServer()
+    cleanup.push(() => server.close())
     issuer = await createTestIssuer({ alg: 'ES256', audience: AUDIENCE })
-  })
-
-  after(async () => {
-    for (const step of cleanup.reverse()) await step()
-    await issuer?.close()
-    await server?.close()
-    tripwire.stop()
-    tripwire.check()
+    cleanup.push(() => issuer.close())
   })
 
   interface Setup {
