@@ -24,7 +24,7 @@ import {
   parseScopes,
   type ClaimPredicate,
   type ScopeArguments,
-} from '../src/guards.js'
+} from '../src/guards/guards.js'
 import type { AuthResult, Verifier } from '../src/types.js'
 
 declare global {
@@ -116,4 +116,4 @@ export function requireClaims(predicate: ClaimPredicate): ExpressMiddleware {
 export { AuthError, isAuthError } from '../src/errors.js'
 export type { AuthResult, Verifier, VerifierOptions } from '../src/types.js'
 export type { GuardOptions, OptionsOrVerifier } from '../src/adapter-support.js'
-export type { ClaimPredicate, ScopeArguments, ScopeOptions } from '../src/guards.js'
+export type { ClaimPredicate, ScopeArguments, ScopeOptions } from '../src/guards/guards.js'

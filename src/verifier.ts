@@ -10,21 +10,27 @@
  * request wait for I/O. The public methods still return promises, as the contract says.
  */
 import { AUTHENTICATE, type Authenticate } from './authenticate.js'
-import { checkClaims } from './claims.js'
-import { checkCsrf } from './csrf.js'
-import { createDecoder, type DecodedToken } from './decode.js'
-import { checkDenylist } from './denylist.js'
-import { invalidToken, isAuthError, noToken, unavailable, type AuthError } from './errors.js'
-import { REALM } from './guards.js'
+import { checkClaims } from './claims/claims.js'
+import { checkCsrf } from './request/csrf.js'
+import { createDecoder, type DecodedToken } from './jws/decode.js'
+import { checkDenylist } from './denylist/denylist.js'
+import {
+  invalidToken,
+  isAuthError,
+  noToken,
+  SourceUnavailableError,
+  unavailable,
+  type AuthError,
+} from './errors.js'
+import { REALM } from './guards/guards.js'
 import { hasVerifiedSubscribers, publishRejection, publishVerified } from './events.js'
-import { extractToken } from './extract.js'
-import { createKeySource } from './key-source.js'
-import type { VerificationKey } from './jwk-set.js'
-import { toSpecs } from './jwk-set.js'
-import { normalizeOptions } from './options.js'
-import { verifySignature } from './signature.js'
-import { SourceUnavailableError } from './source-unavailable.js'
-import { createTokenCache, type CachedVerification } from './token-cache.js'
+import { extractToken } from './request/extract.js'
+import { createKeySource } from './keys/key-source.js'
+import type { VerificationKey } from './jws/jwk-set.js'
+import { toSpecs } from './jws/jwk-set.js'
+import { normalizeOptions } from './options/options.js'
+import { verifySignature } from './jws/signature.js'
+import { createTokenCache, type CachedVerification } from './token-cache/token-cache.js'
 import type {
   AuthResult,
   RequestLike,

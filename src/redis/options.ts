@@ -2,7 +2,7 @@
  * `redisDenylist` options, checked once: a mistake is a `TypeError` naming the option, and
  * durations become milliseconds or seconds here so the rest never parses anything.
  */
-import { toMilliseconds, toSeconds } from '../duration.js'
+import { toMilliseconds, toSeconds } from '../options/duration.js'
 import { denylistKeys, type DenylistKeys } from './keys.js'
 import type { RedisDenylistOptions } from './types.js'
 

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { createVerifier, type Verifier } from '../../src/index.js'
-import { createTestIssuer, type TestIssuer } from '../../src/testing.js'
+import { createTestIssuer, type TestIssuer } from '../../src/testing/index.js'
 import { bearer, send, type TestResponse } from '../helpers/http.js'
 import type { AppFactory, RunningApp } from './apps.js'
 

@@ -23,7 +23,7 @@ import {
   type Verifier,
   type VerifierOptions,
 } from '../../src/index.js'
-import { createTestIssuer, type TestIssuer } from '../../src/testing.js'
+import { createTestIssuer, type TestIssuer } from '../../src/testing/index.js'
 import { APPS } from '../adapters/apps.js'
 import { bearer, listen, send } from '../helpers/http.js'
 import { keyPair } from '../helpers/keys.js'

@@ -26,7 +26,7 @@ import {
   type Verifier,
   type VerifierOptions,
 } from '../../src/index.js'
-import { createTestIssuer, type TestIssuer } from '../../src/testing.js'
+import { createTestIssuer, type TestIssuer } from '../../src/testing/index.js'
 import { APPS, type RunningApp } from '../adapters/apps.js'
 import { listen } from '../helpers/http.js'
 import { keyPair } from '../helpers/keys.js'

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
 import { createVerifier, type AuthError, type Denylist } from '../../src/index.js'
-import { createTestIssuer } from '../../src/testing.js'
+import { createTestIssuer } from '../../src/testing/index.js'
 import { listen } from '../helpers/http.js'
 import { keyPair } from '../helpers/keys.js'
 import { asymmetricToken, assemble, hmacToken, nowSeconds } from '../helpers/tokens.js'

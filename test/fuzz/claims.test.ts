@@ -13,7 +13,7 @@ import { createHmac } from 'node:crypto'
 import { afterEach, beforeEach, describe, mock, test } from 'node:test'
 import fc from 'fast-check'
 import { createVerifier, isAuthError, type AuthResult } from '../../src/index.js'
-import { checkScopes, parseScopes } from '../../src/guards.js'
+import { checkScopes, parseScopes } from '../../src/guards/guards.js'
 import { SECRET, checkProperty, outcomeOf } from './support.js'
 
 const NOW = 1_900_000_000

@@ -17,7 +17,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import fc from 'fast-check'
 import { createVerifier, isAuthError, type Verifier } from '../../src/index.js'
-import { createTestIssuer, type TestIssuer } from '../../src/testing.js'
+import { createTestIssuer, type TestIssuer } from '../../src/testing/index.js'
 import {
   AUDIENCE,
   ISSUER,

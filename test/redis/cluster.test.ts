@@ -8,8 +8,8 @@ import assert from 'node:assert/strict'
 import { Cluster } from 'ioredis'
 import { before, describe, test } from 'node:test'
 import { createCluster } from 'redis'
-import { redisDenylist, type RedisDenylist } from '../../src/redis.js'
-import { createTestIssuer, type TestIssuer } from '../../src/testing.js'
+import { redisDenylist, type RedisDenylist } from '../../src/redis/index.js'
+import { createTestIssuer, type TestIssuer } from '../../src/testing/index.js'
 import { bearer, send } from '../helpers/http.js'
 import {
   redisCommand,

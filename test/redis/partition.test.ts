@@ -8,8 +8,8 @@
 import assert from 'node:assert/strict'
 import { before, describe, test } from 'node:test'
 import type { DenylistEvent } from '../../src/events.js'
-import { redisDenylist, type RedisDenylist } from '../../src/redis.js'
-import { createTestIssuer, type TestIssuer } from '../../src/testing.js'
+import { redisDenylist, type RedisDenylist } from '../../src/redis/index.js'
+import { createTestIssuer, type TestIssuer } from '../../src/testing/index.js'
 import { bearer, send } from '../helpers/http.js'
 import { redisSuite, startRedisServer, type RedisServer } from '../helpers/redis-server.js'
 import {

@@ -4,7 +4,7 @@
  * ISSUER_URL, JWKS_URI, CLIENT = one of the harness client names, PREFIX); prints
  * `{"url": …}` on stdout once the denylist is loaded; shuts down cleanly on SIGTERM.
  */
-import { redisDenylist } from '../../src/redis.js'
+import { redisDenylist } from '../../src/redis/index.js'
 import { CLIENTS, startApi } from './harness.js'
 
 const env = (name: string) => {

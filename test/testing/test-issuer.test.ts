@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { decodeJwt, decodeProtectedHeader } from 'jose'
 import { createVerifier } from '../../src/index.js'
-import { createTestIssuer } from '../../src/testing.js'
+import { createTestIssuer } from '../../src/testing/index.js'
 import { send } from '../helpers/http.js'
 
 describe('createTestIssuer', () => {

@@ -3,12 +3,12 @@
  * a remote JWKS (shared cache) or OIDC discovery (one JWKS cache per configured issuer).
  */
 import { createSecretKey } from 'node:crypto'
-import type { AlgorithmSpec } from './algorithms.js'
+import type { AlgorithmSpec } from '../jws/algorithms.js'
 import { acquireDiscovery, type DiscoveryLease } from './discovery.js'
 import { acquireJwksCache, type JwksCacheLease, type JwksCacheSettings } from './jwks-cache.js'
-import { importKeySet, type VerificationKey } from './jwk-set.js'
-import type { KeySourceConfig } from './options.js'
-import { prepareKey, type PreparedKey } from './signature.js'
+import { importKeySet, type VerificationKey } from '../jws/jwk-set.js'
+import type { KeySourceConfig } from '../options/options.js'
+import { prepareKey, type PreparedKey } from '../jws/signature.js'
 
 /** Resolves the candidate keys for a token. */
 export interface KeySource {

@@ -9,8 +9,8 @@
  * These checks run before the key lookup: a token that would fail them anyway must not make us
  * fetch a JWKS for its `kid`.
  */
-import { invalidToken, type AuthErrorReason } from './errors.js'
-import type { JwtPayload } from './types.js'
+import { invalidToken, type AuthErrorReason } from '../errors.js'
+import type { JwtPayload } from '../types.js'
 
 /** What the claim rules need from the verifier's options. */
 export interface ClaimOptions {

@@ -2,9 +2,9 @@
  * (5) Per-route checks on an already verified token, written once and wrapped by each adapter:
  * scopes (RFC 6749 §3.3 `scope`, or an `scp` array or string) and an arbitrary claim predicate.
  */
-import { claimCheckFailed, insufficientScope, noToken, type AuthError } from './errors.js'
-import { publishRejection } from './events.js'
-import type { AuthResult, JwtPayload } from './types.js'
+import { claimCheckFailed, insufficientScope, noToken, type AuthError } from '../errors.js'
+import { publishRejection } from '../events.js'
+import type { AuthResult, JwtPayload } from '../types.js'
 
 /**
  * The realm a verifier wrote its challenges with, carried on each result under a global symbol

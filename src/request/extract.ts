@@ -8,9 +8,9 @@
  * - A token both in the header and in the cookie is 400: never a silent choice between them.
  * - The cookie appearing twice is 400 (a sibling subdomain can plant a second one).
  */
-import { invalidRequest, invalidToken } from './errors.js'
-import { countRawHeader, readHeader } from './request-headers.js'
-import type { RequestLike } from './types.js'
+import { invalidRequest, invalidToken } from '../errors.js'
+import { countRawHeader, readHeader } from './headers.js'
+import type { RequestLike } from '../types.js'
 
 /** What extraction found: the token and where, or nothing. */
 export type Extracted = { token: string; from: 'header' | 'cookie' } | undefined

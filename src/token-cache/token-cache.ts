@@ -11,8 +11,8 @@
  */
 import { hash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
-import type { ValidityWindow } from './claims.js'
-import type { JwtHeader, JwtPayload } from './types.js'
+import type { ValidityWindow } from '../claims/claims.js'
+import type { JwtHeader, JwtPayload } from '../types.js'
 
 /** A verified token, as remembered. */
 export interface CachedVerification extends ValidityWindow {

@@ -3,8 +3,8 @@
  * A denylist that throws, rejects or does not answer within the timeout fails the request with
  * 503: an outage never lets a possibly revoked token through.
  */
-import { invalidToken, unavailable } from './errors.js'
-import type { AuthResult, Denylist } from './types.js'
+import { invalidToken, unavailable } from '../errors.js'
+import type { AuthResult, Denylist } from '../types.js'
 
 /** Retry-After for a failing denylist, in seconds. */
 const DENYLIST_RETRY_AFTER = 1

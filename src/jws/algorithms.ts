@@ -3,7 +3,7 @@
  * a key, and the default allow-lists. `none` is absent on purpose: there is no code path that
  * could accept an unsigned token.
  */
-import type { Algorithm } from './types.js'
+import type { Algorithm } from '../types.js'
 
 /** Everything the signature check needs to know about one algorithm. */
 export interface AlgorithmSpec {

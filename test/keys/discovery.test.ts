@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
 import { createVerifier, type AuthError } from '../../src/index.js'
-import { metadataUrls } from '../../src/discovery.js'
-import { createTestIssuer, type TestIssuer } from '../../src/testing.js'
+import { metadataUrls } from '../../src/keys/discovery.js'
+import { createTestIssuer, type TestIssuer } from '../../src/testing/index.js'
 import { listen, type Listening } from '../helpers/http.js'
 
 const audience = 'https://api.example.com'

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { createVerifier, type AuthError, type RequestLike, type Verifier } from '../../src/index.js'
-import { cookieToken } from '../../src/extract.js'
+import { cookieToken } from '../../src/request/extract.js'
 import { hmacToken, nowSeconds } from '../helpers/tokens.js'
 
 const issuer = 'urn:issuer'

@@ -9,11 +9,11 @@ import {
   DEFAULT_ASYMMETRIC_ALGORITHMS,
   DEFAULT_HMAC_ALGORITHMS,
   type AlgorithmSpec,
-} from './algorithms.js'
+} from '../jws/algorithms.js'
 import { toMilliseconds, toSeconds } from './duration.js'
-import { checkFetchUrl } from './fetch-json.js'
-import type { JwksCacheSettings } from './jwks-cache.js'
-import type { Denylist, VerifierOptions } from './types.js'
+import { checkFetchUrl } from '../keys/fetch-json.js'
+import type { JwksCacheSettings } from '../keys/jwks-cache.js'
+import type { Denylist, VerifierOptions } from '../types.js'
 
 /** The key source, resolved. */
 export type KeySourceConfig =

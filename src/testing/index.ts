@@ -10,9 +10,9 @@ import { randomBytes, randomUUID, type KeyObject } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { calculateJwkThumbprint, SignJWT } from 'jose'
-import { toSeconds } from './duration.js'
+import { toSeconds } from '../options/duration.js'
 import { generateKeyPairSafely, type KeyPairSpec } from './key-generation.js'
-import type { Duration, JsonWebKey, JsonWebKeySet, JwtPayload } from './types.js'
+import type { Duration, JsonWebKey, JsonWebKeySet, JwtPayload } from '../types.js'
 
 /** Algorithms the test issuer can sign with. */
 export type TestIssuerAlgorithm =

@@ -3,7 +3,7 @@
  * (`IncomingMessage`, and the Express, Koa and Fastify requests built on it) or a Fetch
  * `Headers` (`Request` in Hono, Next.js route handlers, Bun, Deno).
  */
-import type { HeadersLike, NodeHeaders, RequestLike } from './types.js'
+import type { HeadersLike, NodeHeaders, RequestLike } from '../types.js'
 
 /**
  * The value of header `name` (lowercase), or undefined. Repeated headers arrive joined with

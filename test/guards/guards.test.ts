@@ -10,7 +10,7 @@ import {
   checkScopes,
   parseScopes,
   REALM,
-} from '../../src/guards.js'
+} from '../../src/guards/guards.js'
 
 const auth = (payload: JwtPayload): AuthResult =>
   ({ payload, header: { alg: 'RS256' }, token: 't', [REALM]: 'my-api' }) as AuthResult

@@ -34,20 +34,20 @@
  * @packageDocumentation
  */
 import { performance } from 'node:perf_hooks'
-import { publishDenylist } from './events.js'
-import { adaptClient } from './redis/client.js'
-import { createFreshness } from './redis/freshness.js'
-import { MAX_ID_LENGTH, normalizeDenylistOptions } from './redis/options.js'
-import { createReplica } from './redis/replica.js'
-import { revokeSubjectCall, revokeTokenCall, runScript, type ScriptCall } from './redis/scripts.js'
-import { startSync } from './redis/sync.js'
+import { publishDenylist } from '../events.js'
+import { adaptClient } from './client.js'
+import { createFreshness } from './freshness.js'
+import { MAX_ID_LENGTH, normalizeDenylistOptions } from './options.js'
+import { createReplica } from './replica.js'
+import { revokeSubjectCall, revokeTokenCall, runScript, type ScriptCall } from './scripts.js'
+import { startSync } from './sync.js'
 import type {
   RedisDenylist,
   RedisDenylistOptions,
   SubjectRevocationOptions,
   TokenRevocation,
-} from './redis/types.js'
-import type { JwtPayload } from './types.js'
+} from './types.js'
+import type { JwtPayload } from '../types.js'
 
 export type {
   IoRedisClientLike,
@@ -58,7 +58,7 @@ export type {
   RedisDenylistStatus,
   SubjectRevocationOptions,
   TokenRevocation,
-} from './redis/types.js'
+} from './types.js'
 
 /**
  * How often, at most, a repeated report is published: a token let through by a stale replica

@@ -6,9 +6,9 @@
  * Only `issuer` and `jwks_uri` are read. In particular the document's algorithm lists describe
  * ID tokens and are never used as the access-token allow-list.
  */
-import { publishJwks } from './events.js'
+import { publishJwks } from '../events.js'
 import { checkFetchUrl, FetchError, fetchJson, type FetchLimits } from './fetch-json.js'
-import { SourceUnavailableError } from './source-unavailable.js'
+import { SourceUnavailableError } from '../errors.js'
 
 const FIRST_RETRY_MS = 1000
 const MAX_RETRY_MS = 30_000

@@ -14,9 +14,9 @@
  * over and over, so most tokens skip the header's base64 and JSON work entirely.
  */
 import type { AlgorithmSpec } from './algorithms.js'
-import { invalidToken } from './errors.js'
-import { normalizeTyp } from './options.js'
-import type { JwtHeader, JwtPayload } from './types.js'
+import { invalidToken } from '../errors.js'
+import { normalizeTyp } from '../options/options.js'
+import type { JwtHeader, JwtPayload } from '../types.js'
 
 /** A token whose syntax and header passed; the signature is not checked yet. */
 export interface DecodedToken {

@@ -8,9 +8,9 @@
  * they must not change state. Tokens from the `Authorization` header are never checked here: a
  * browser does not add that header on its own.
  */
-import { csrfRefused } from './errors.js'
-import { readHeader } from './request-headers.js'
-import type { RequestLike } from './types.js'
+import { csrfRefused } from '../errors.js'
+import { readHeader } from './headers.js'
+import type { RequestLike } from '../types.js'
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { afterEach, beforeEach, describe, test } from 'node:test'
 import { CHANNELS, createVerifier, type VerifiedEvent } from '../../src/index.js'
-import { createTokenCache } from '../../src/token-cache.js'
+import { createTokenCache } from '../../src/token-cache/token-cache.js'
 import { hmacToken, nowSeconds } from '../helpers/tokens.js'
 
 const issuer = 'urn:issuer'

@@ -17,11 +17,11 @@
  *   (1 s doubling to 30 s); a lookup with no usable key during the back-off fails at once with
  *   the remaining time as `Retry-After`.
  */
-import { DEFAULT_ASYMMETRIC_ALGORITHMS, type AlgorithmSpec } from './algorithms.js'
-import { publishJwks, type JwksTrigger } from './events.js'
+import { DEFAULT_ASYMMETRIC_ALGORITHMS, type AlgorithmSpec } from '../jws/algorithms.js'
+import { publishJwks, type JwksTrigger } from '../events.js'
 import { fetchJson, type FetchLimits } from './fetch-json.js'
-import { importKeySet, toSpecs, type KeySet, type VerificationKey } from './jwk-set.js'
-import { SourceUnavailableError } from './source-unavailable.js'
+import { importKeySet, toSpecs, type KeySet, type VerificationKey } from '../jws/jwk-set.js'
+import { SourceUnavailableError } from '../errors.js'
 
 /** Settings of one JWKS cache, in milliseconds. */
 export interface JwksCacheSettings {

@@ -3,7 +3,7 @@
  * `'10m'`, `'1h'`, `'1d'`, `'1w'`; long forms such as `'5 minutes'` too). Parsed once, when a
  * verifier is created; a bad value is a `TypeError` naming the option.
  */
-import type { Duration } from './types.js'
+import type { Duration } from '../types.js'
 
 const UNIT_SECONDS: Record<string, number> = {
   ms: 0.001,
