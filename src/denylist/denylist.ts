@@ -3,6 +3,7 @@
  * A denylist that throws, rejects or does not answer within the timeout fails the request with
  * 503: an outage never lets a possibly revoked token through.
  */
+import { withDeadline } from '../deadline.js'
 import { invalidToken, unavailable } from '../errors.js'
 import type { AuthResult, Denylist } from '../types.js'
 
@@ -27,7 +28,8 @@ export function checkDenylist(
     throw unavailable(realm, 'denylist_unavailable', DENYLIST_RETRY_AFTER, error)
   }
   if (typeof answer === 'boolean') return decide(answer, result, realm)
-  return withTimeout(Promise.resolve(answer), timeoutMs).then(
+  const deadline = () => new Error(`the denylist did not answer in ${timeoutMs} ms`)
+  return withDeadline(Promise.resolve(answer), timeoutMs, deadline).then(
     (revoked) => decide(revoked, result, realm),
     (error: unknown) => {
       throw unavailable(realm, 'denylist_unavailable', DENYLIST_RETRY_AFTER, error)
@@ -45,12 +47,4 @@ function decide(revoked: unknown, result: AuthResult, realm: string): AuthResult
     DENYLIST_RETRY_AFTER,
     new TypeError('denylist.isRevoked returned neither true nor false'),
   )
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the denylist did not answer in ${ms} ms`)), ms)
-  })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }
