@@ -92,7 +92,7 @@ export function requireScopes(...scopes: ScopeArguments): ExpressMiddleware {
   const required = parseScopes(scopes)
   return (req, _res, next) => {
     try {
-      checkScopes(req.auth, required)
+      checkScopes(req.auth, required, req)
     } catch (error) {
       return next(error)
     }
@@ -105,7 +105,7 @@ export function requireClaims(predicate: ClaimPredicate): ExpressMiddleware {
   const check = checkPredicate(predicate)
   return (req, _res, next) => {
     try {
-      checkClaimPredicate(req.auth, check)
+      checkClaimPredicate(req.auth, check, req)
     } catch (error) {
       return next(error)
     }

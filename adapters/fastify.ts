@@ -135,7 +135,7 @@ export function requireScopes(...scopes: ScopeArguments): preHandlerHookHandler 
   const required = parseScopes(scopes)
   return function requireScopes(request, _reply, done) {
     try {
-      checkScopes(request.auth, required)
+      checkScopes(request.auth, required, request.raw)
     } catch (error) {
       return done(error as Error)
     }
@@ -148,7 +148,7 @@ export function requireClaims(predicate: ClaimPredicate): preHandlerHookHandler 
   const check = checkPredicate(predicate)
   return function requireClaims(request, _reply, done) {
     try {
-      checkClaimPredicate(request.auth, check)
+      checkClaimPredicate(request.auth, check, request.raw)
     } catch (error) {
       return done(error as Error)
     }

@@ -74,7 +74,7 @@ export function requireJwt(
 export function requireScopes(...scopes: ScopeArguments): Middleware {
   const required = parseScopes(scopes)
   return (ctx, next) => {
-    checkScopes(ctx.state.auth, required)
+    checkScopes(ctx.state.auth, required, ctx.req)
     return next()
   }
 }
@@ -83,7 +83,7 @@ export function requireScopes(...scopes: ScopeArguments): Middleware {
 export function requireClaims(predicate: ClaimPredicate): Middleware {
   const check = checkPredicate(predicate)
   return (ctx, next) => {
-    checkClaimPredicate(ctx.state.auth, check)
+    checkClaimPredicate(ctx.state.auth, check, ctx.req)
     return next()
   }
 }

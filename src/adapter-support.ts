@@ -1,17 +1,16 @@
 /**
  * What every framework adapter needs before it translates: turn "options or a verifier" into a
- * verifier, and settle `credentialsRequired`. Kept in the core so each adapter stays a thin
- * translation layer.
+ * verifier, settle the guard's `credentialsRequired`, and reach the verifier's fast path. Kept
+ * in the core so each adapter stays a thin translation layer.
  */
-import { createVerifier } from './verifier.js'
-import { authenticatorOf } from './authenticate.js'
+import { createVerifier, fastPathOf } from './verifier.js'
 import type { AuthResult, RequestLike, Verifier, VerifierOptions } from './types.js'
 
 /** Options a guard takes besides (or inside) the verifier options. */
 export interface GuardOptions {
   /**
    * With `false`, a request that carries no token passes with no `auth` attached; a request
-   * with a bad token still fails. Default `true` (or the verifier options' value).
+   * with a bad token still fails. Default `true`.
    */
   credentialsRequired?: boolean
 }
@@ -41,7 +40,11 @@ export function isVerifier(value: unknown): value is Verifier {
   )
 }
 
-/** Build (or take) the verifier and settle `credentialsRequired` for one guard. */
+/**
+ * Build (or take) the verifier and settle `credentialsRequired` for one guard. The guard option
+ * may also sit in the verifier options (as express-jwt users write it); it is taken out before
+ * the verifier is built, since the core has no such option.
+ */
 export function resolveGuard(
   optionsOrVerifier: OptionsOrVerifier,
   guardOptions: GuardOptions = {},
@@ -49,17 +52,24 @@ export function resolveGuard(
   if (typeof guardOptions !== 'object' || guardOptions === null) {
     throw new TypeError('guard options must be an object such as { credentialsRequired: false }')
   }
-  const verifier = isVerifier(optionsOrVerifier)
-    ? optionsOrVerifier
-    : createVerifier(optionsOrVerifier)
-  const credentialsRequired = guardOptions.credentialsRequired ?? verifier.credentialsRequired
+  let verifier: Verifier
+  let fromOptions: unknown
+  if (isVerifier(optionsOrVerifier)) {
+    verifier = optionsOrVerifier
+  } else if (typeof optionsOrVerifier === 'object' && optionsOrVerifier !== null) {
+    const { credentialsRequired, ...verifierOptions } = optionsOrVerifier
+    fromOptions = credentialsRequired
+    verifier = createVerifier(verifierOptions)
+  } else {
+    verifier = createVerifier(optionsOrVerifier) // not an object: its TypeError says so
+  }
+  const credentialsRequired = guardOptions.credentialsRequired ?? fromOptions ?? true
   if (typeof credentialsRequired !== 'boolean') {
     throw new TypeError('credentialsRequired must be true or false')
   }
-  const fastPath = authenticatorOf(verifier)
-  return {
-    verifier,
-    credentialsRequired,
-    authenticate: (request) => fastPath(request, credentialsRequired),
-  }
+  const fastPath = fastPathOf(verifier)
+  const authenticate = fastPath
+    ? (request: RequestLike) => fastPath(request, credentialsRequired)
+    : (request: RequestLike) => verifier.verifyRequest(request, { credentialsRequired })
+  return { verifier, credentialsRequired, authenticate }
 }

@@ -190,14 +190,12 @@ export interface BaseVerifierOptions {
   maxPayloadDepth?: number
   /** `realm` of the `WWW-Authenticate` challenge. Default: the first audience. */
   realm?: string
-  /**
-   * Whether a request without a token fails (401). With `false`, it passes without `auth`;
-   * a request with a bad token still fails. Used by the framework guards. Default `true`.
-   */
-  credentialsRequired?: boolean
 }
 
-/** Options of the remote key sources (`jwksUri` and OIDC discovery). */
+/**
+ * Tuning of the remote key sources (`jwksUri` and OIDC discovery), given as `remoteKeys`. Every
+ * field has a safe default; most APIs never set any.
+ */
 export interface RemoteKeyOptions {
   /** Keys are refreshed in the background before they reach this age. Default `'10m'`. */
   cacheMaxAge?: Duration
@@ -226,6 +224,7 @@ export interface SecretKeySource {
   secret: string | Uint8Array
   keys?: never
   jwksUri?: never
+  remoteKeys?: never
 }
 
 /** Key source: a local JSON Web Key Set of public keys. */
@@ -234,18 +233,23 @@ export interface LocalKeySource {
   keys: JsonWebKeySet
   secret?: never
   jwksUri?: never
+  remoteKeys?: never
 }
 
 /** Key source: a remote JWKS URL. */
-export interface RemoteKeySource extends RemoteKeyOptions {
-  /** URL of the JWKS. `https:` unless on loopback or `allowInsecureHttp`. */
+export interface RemoteKeySource {
+  /** URL of the JWKS. `https:` unless on loopback or `remoteKeys.allowInsecureHttp`. */
   jwksUri: string
+  /** Caching, timeouts and limits of the key fetches. */
+  remoteKeys?: RemoteKeyOptions
   secret?: never
   keys?: never
 }
 
 /** Key source: OIDC / RFC 8414 discovery from `issuer` (when no other key source is given). */
-export interface DiscoveryKeySource extends RemoteKeyOptions {
+export interface DiscoveryKeySource {
+  /** Caching, timeouts and limits of the discovery and key fetches. */
+  remoteKeys?: RemoteKeyOptions
   secret?: never
   keys?: never
   jwksUri?: never
@@ -257,7 +261,10 @@ export type VerifierOptions = BaseVerifierOptions &
 
 /** Options of one `verifyRequest` call. */
 export interface VerifyRequestOptions {
-  /** With `false`, a request that carries no token resolves to `null` instead of failing. */
+  /**
+   * With `false`, a request that carries no token resolves to `null` instead of failing; a bad
+   * token still fails. Default `true`.
+   */
   credentialsRequired?: boolean
 }
 
@@ -265,15 +272,16 @@ export interface VerifyRequestOptions {
 export interface Verifier {
   /** Verify a compact JWT. Rejects with an `AuthError`. */
   verify(token: string): Promise<AuthResult>
-  /** Find the token in a request (header or cookie), check CSRF in cookie mode, verify it. */
-  verifyRequest(request: RequestLike): Promise<AuthResult>
+  /**
+   * Find the token in a request (header or cookie), check CSRF in cookie mode, verify it.
+   * Rejects with an `AuthError`, including 401 when the request carries no token.
+   */
   verifyRequest(
     request: RequestLike,
-    options: VerifyRequestOptions & { credentialsRequired: false },
-  ): Promise<AuthResult | null>
-  verifyRequest(request: RequestLike, options?: VerifyRequestOptions): Promise<AuthResult | null>
+    options?: VerifyRequestOptions & { credentialsRequired?: true },
+  ): Promise<AuthResult>
+  /** As above; with `credentialsRequired: false`, a request without a token resolves `null`. */
+  verifyRequest(request: RequestLike, options: VerifyRequestOptions): Promise<AuthResult | null>
   /** Stop background work (JWKS refresh timers), release shared caches, drop cached tokens. */
   close(): Promise<void>
-  /** The `credentialsRequired` default the guards built on this verifier use. */
-  readonly credentialsRequired: boolean
 }

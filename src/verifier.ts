@@ -9,7 +9,6 @@
  * Each stage is synchronous when it can be; only a key fetch or an asynchronous denylist makes a
  * request wait for I/O. The public methods still return promises, as the contract says.
  */
-import { AUTHENTICATE, type Authenticate } from './authenticate.js'
 import { checkClaims } from './claims/claims.js'
 import { checkCsrf } from './request/csrf.js'
 import { createDecoder, type DecodedToken } from './jws/decode.js'
@@ -22,7 +21,7 @@ import {
   unavailable,
   type AuthError,
 } from './errors.js'
-import { REALM } from './guards/guards.js'
+import { rememberRealm } from './guards/realm.js'
 import { hasVerifiedSubscribers, publishRejection, publishVerified } from './events.js'
 import { extractToken } from './request/extract.js'
 import { createKeySource } from './keys/key-source.js'
@@ -38,6 +37,31 @@ import type {
   VerifierOptions,
   VerifyRequestOptions,
 } from './types.js'
+
+/**
+ * Verify one request: the result (null without a token when credentials are optional), a
+ * promise of it, or a thrown `AuthError`. Synchronous whenever nothing waits for I/O (a cache
+ * hit, a known key, a synchronous denylist), so a guard can call `next()` without a promise and
+ * a microtask per request.
+ */
+export type Authenticate = (
+  request: RequestLike,
+  credentialsRequired: boolean,
+) => AuthResult | null | Promise<AuthResult | null>
+
+/**
+ * Each verifier's synchronous-when-possible entry point, for the adapters. Module-private: it
+ * is reachable only through `fastPathOf`, which the package's entry points never re-export.
+ */
+const fastPaths = new WeakMap<Verifier, Authenticate>()
+
+/**
+ * The fast path of a verifier this copy of jwt-gate created, or undefined (a verifier of your
+ * own, or one from the package's other module format): then use `verifyRequest`.
+ */
+export function fastPathOf(verifier: Verifier): Authenticate | undefined {
+  return fastPaths.get(verifier)
+}
 
 /**
  * Create a verifier: options are checked now (a mistake throws `TypeError`), keys are fetched on
@@ -72,7 +96,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     const now = Math.floor(Date.now() / 1000)
     const hit = tokenCache?.get(token, now)
     if (hit !== undefined) {
-      return afterVerification(toResult(hit.payload, hit.header, token, realm), true, hit)
+      return applyDenylist({ payload: hit.payload, header: hit.header, token }, true, hit)
     }
 
     const decoded = decode(token)
@@ -86,8 +110,10 @@ export function createVerifier(options: VerifierOptions): Verifier {
         ...window,
       }
       tokenCache?.set(token, entry)
-      return afterVerification(
-        toResult(decoded.payload, decoded.header, token, realm),
+      // Once per verified token (cache hits share the payload): the guards' 403s name our realm.
+      rememberRealm(decoded.payload, realm)
+      return applyDenylist(
+        { payload: decoded.payload, header: decoded.header, token },
         false,
         entry,
       )
@@ -100,19 +126,19 @@ export function createVerifier(options: VerifierOptions): Verifier {
    * A cached token already let through at the denylist's current `generation` needs no new
    * answer: nothing that could revoke it has happened since.
    */
-  function afterVerification(
+  function applyDenylist(
     result: AuthResult,
     cached: boolean,
     entry: CachedVerification,
   ): AuthResult | Promise<AuthResult> {
-    if (denylist === undefined) return announce(result, cached)
+    if (denylist === undefined) return publishVerifiedResult(result, cached)
     const generation = denylist.generation
-    if (generation !== undefined && entry.deniedCheckedAt === generation) {
-      return announce(result, cached)
+    if (generation !== undefined && entry.denylistGeneration === generation) {
+      return publishVerifiedResult(result, cached)
     }
     const passed = (checked: AuthResult) => {
-      entry.deniedCheckedAt = generation
-      return announce(checked, cached)
+      entry.denylistGeneration = generation
+      return publishVerifiedResult(checked, cached)
     }
     const checked = checkDenylist(denylist, result, config.denylistTimeoutMs, realm)
     return checked instanceof Promise ? checked.then(passed) : passed(checked)
@@ -164,6 +190,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     const found = extractToken(request, config)
     if (found === undefined) {
       if (credentialsRequired) throw noToken(realm)
+      rememberRealm(request, realm)
       return null
     }
     if (found.from === 'cookie' && config.csrf !== false) {
@@ -175,27 +202,25 @@ export function createVerifier(options: VerifierOptions): Verifier {
   /** (1)–(3) for one request, synchronous when it can be; every refusal is published. */
   const authenticate: Authenticate = (request, credentialsRequired) => {
     try {
-      return reportingRejection(verifyRequestNow(request, credentialsRequired), realm)
+      return publishingRejection(verifyRequestNow(request, credentialsRequired), realm)
     } catch (error) {
-      throw reportable(error, realm)
+      throw publishedAuthError(error, realm)
     }
   }
 
-  return {
-    [AUTHENTICATE]: authenticate,
-    credentialsRequired: config.credentialsRequired,
+  const verifier: Verifier = {
     verify(token: string): Promise<AuthResult> {
       if (typeof token !== 'string') {
-        return settle(realm, () => {
+        return runAsPromise(realm, () => {
           throw invalidToken(realm, 'malformed', 'The token must be a string.')
         })
       }
-      return settle(realm, () => verifyToken(token))
+      return runAsPromise(realm, () => verifyToken(token))
     },
     verifyRequest(request: RequestLike, requestOptions?: VerifyRequestOptions) {
-      const required = requestOptions?.credentialsRequired ?? config.credentialsRequired
+      const required = requestOptions?.credentialsRequired ?? true
       // The executor turns a synchronous throw into a rejection.
-      return new Promise((resolve) => resolve(authenticate(request, required)))
+      return new Promise<AuthResult | null>((resolve) => resolve(authenticate(request, required)))
     },
     close() {
       if (!closed) {
@@ -206,29 +231,32 @@ export function createVerifier(options: VerifierOptions): Verifier {
       return Promise.resolve()
     },
   } as Verifier
+  fastPaths.set(verifier, authenticate)
+  return verifier
 }
 
 /**
  * Run a stage chain into a promise. A thrown `AuthError` is published and rejected as is;
  * anything else (a bug, a broken denylist object) becomes a 401 rather than a 500 or a pass.
  */
-function settle<T>(realm: string, run: () => T | Promise<T>): Promise<T> {
+function runAsPromise<T>(realm: string, run: () => T | Promise<T>): Promise<T> {
   try {
-    return Promise.resolve(reportingRejection(run(), realm))
+    return Promise.resolve(publishingRejection(run(), realm))
   } catch (error) {
-    return Promise.reject(reportable(error, realm))
+    return Promise.reject(publishedAuthError(error, realm))
   }
 }
 
 /** A synchronous value as is; a promise whose rejection becomes a published `AuthError`. */
-function reportingRejection<T>(value: T | Promise<T>, realm: string): T | Promise<T> {
+function publishingRejection<T>(value: T | Promise<T>, realm: string): T | Promise<T> {
   if (!(value instanceof Promise)) return value
   return value.catch((error: unknown) => {
-    throw reportable(error, realm)
+    throw publishedAuthError(error, realm)
   })
 }
 
-function reportable(error: unknown, realm: string): AuthError {
+/** `error` as an `AuthError` (anything else becomes a 401), published on `jwt-gate:rejected`. */
+function publishedAuthError(error: unknown, realm: string): AuthError {
   const authError = isAuthError(error)
     ? error
     : invalidToken(realm, 'malformed', 'The token could not be verified.', error)
@@ -236,18 +264,8 @@ function reportable(error: unknown, realm: string): AuthError {
   return authError
 }
 
-/** The result object; it carries the realm (under a symbol) for the scope and claim guards. */
-function toResult(
-  payload: AuthResult['payload'],
-  header: AuthResult['header'],
-  token: string,
-  realm: string,
-): AuthResult {
-  return { payload, header, token, [REALM]: realm } as AuthResult
-}
-
 /** Publish `jwt-gate:verified` (when anyone listens) and pass the result on. */
-function announce(result: AuthResult, cached: boolean): AuthResult {
+function publishVerifiedResult(result: AuthResult, cached: boolean): AuthResult {
   if (hasVerifiedSubscribers()) {
     const { header, payload } = result
     publishVerified({

@@ -5,15 +5,10 @@
 import { claimCheckFailed, insufficientScope, noToken, type AuthError } from '../errors.js'
 import { publishRejection } from '../events.js'
 import type { AuthResult, JwtPayload } from '../types.js'
+import { realmFor } from './realm.js'
 
-/**
- * The realm a verifier wrote its challenges with, carried on each result under a global symbol
- * so a guard's 403 names the same realm as the verifier's 401 (even across package copies).
- */
-export const REALM = Symbol.for('jwt-gate.realm')
-
-/** Realm used when a guard runs without a verified token to take one from. */
-const FALLBACK_REALM = 'api'
+/** Stands for "no request known" when a guard is called outside an adapter. */
+const NO_REQUEST = Object.freeze({})
 
 /** Options of `requireScopes`, given as its last argument. */
 export interface ScopeOptions {
@@ -53,29 +48,40 @@ export function parseScopes(args: ScopeArguments): ScopeRequirement {
   return { scopes, any }
 }
 
-/** Throws 403 `insufficient_scope` unless `auth` grants the required scopes. */
-export function checkScopes(auth: AuthResult | null | undefined, required: ScopeRequirement): void {
-  if (!auth) refuse(noToken(FALLBACK_REALM))
+/**
+ * Throws 403 `insufficient_scope` unless `auth` grants the required scopes (401 when there is no
+ * `auth`). `request` is the Node request the verifier saw, so an anonymous refusal names its realm.
+ */
+export function checkScopes(
+  auth: AuthResult | null | undefined,
+  required: ScopeRequirement,
+  request: object = NO_REQUEST,
+): void {
+  if (!auth) refuse(noToken(realmFor(auth, request)))
   const granted = grantedScopes(auth.payload)
   const ok = required.any
     ? required.scopes.some((scope) => granted.has(scope))
     : required.scopes.every((scope) => granted.has(scope))
-  if (!ok) refuse(insufficientScope(realmOf(auth), required.scopes))
+  if (!ok) refuse(insufficientScope(realmFor(auth, request), required.scopes))
 }
 
-/** Throws 403 `invalid_token` unless `predicate(payload)` is exactly `true`. */
+/**
+ * Throws 403 `invalid_token` unless `predicate(payload)` is exactly `true` (401 when there is no
+ * `auth`). `request` as for `checkScopes`.
+ */
 export function checkClaimPredicate(
   auth: AuthResult | null | undefined,
   predicate: ClaimPredicate,
+  request: object = NO_REQUEST,
 ): void {
-  if (!auth) refuse(noToken(FALLBACK_REALM))
+  if (!auth) refuse(noToken(realmFor(auth, request)))
   let ok: unknown
   try {
     ok = predicate(auth.payload)
   } catch {
     ok = false // a throwing predicate refuses: fail closed, never a 500
   }
-  if (ok !== true) refuse(claimCheckFailed(realmOf(auth)))
+  if (ok !== true) refuse(claimCheckFailed(realmFor(auth, request)))
 }
 
 /** Guards' refusals count in `jwt-gate:rejected` like the verifier's. */
@@ -105,9 +111,4 @@ function grantedScopes(payload: Readonly<JwtPayload>): Set<string> {
   add(payload.scope)
   add(payload.scp)
   return granted
-}
-
-function realmOf(auth: AuthResult): string {
-  const realm = (auth as { [REALM]?: unknown })[REALM]
-  return typeof realm === 'string' ? realm : FALLBACK_REALM
 }

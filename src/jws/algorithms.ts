@@ -99,3 +99,44 @@ export const DEFAULT_ASYMMETRIC_ALGORITHMS: readonly Algorithm[] = [
 
 /** RSA keys shorter than this are refused, as jose and NIST SP 800-131A do. */
 export const MIN_RSA_MODULUS_BITS = 2048
+
+/**
+ * The allow-list an `algorithms` option names (or the default for the key source), checked: never
+ * `none`, only supported names, HMAC only with a secret (`symmetric`) and only HMAC with one.
+ * Throws `TypeError`.
+ */
+export function allowedAlgorithms(
+  value: unknown,
+  symmetric: boolean,
+): ReadonlyMap<string, AlgorithmSpec> {
+  let names: readonly string[]
+  if (value === undefined) {
+    names = symmetric ? DEFAULT_HMAC_ALGORITHMS : DEFAULT_ASYMMETRIC_ALGORITHMS
+  } else {
+    if (!Array.isArray(value) || value.length === 0) {
+      throw new TypeError('algorithms must be a non-empty array of JWS algorithm names')
+    }
+    names = value.map((name: unknown) => {
+      if (typeof name !== 'string') throw new TypeError('algorithms must hold strings')
+      if (name.toLowerCase() === 'none') {
+        throw new TypeError('algorithms: "none" is never allowed (it means an unsigned token)')
+      }
+      if (!ALGORITHMS.has(name)) throw new TypeError(`algorithms: unsupported algorithm "${name}"`)
+      return name
+    })
+  }
+  const specs = new Map<string, AlgorithmSpec>()
+  for (const name of names) {
+    const spec = ALGORITHMS.get(name)!
+    if (symmetric && spec.kty !== 'oct') {
+      throw new TypeError(`algorithms: ${name} needs asymmetric keys; a secret only verifies HS*`)
+    }
+    if (!symmetric && spec.kty === 'oct') {
+      throw new TypeError(
+        `algorithms: ${name} is HMAC, which is refused with asymmetric keys (a public key must never serve as an HMAC secret)`,
+      )
+    }
+    specs.set(name, spec)
+  }
+  return specs
+}

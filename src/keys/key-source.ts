@@ -7,8 +7,53 @@ import type { AlgorithmSpec } from '../jws/algorithms.js'
 import { acquireDiscovery, type DiscoveryLease } from './discovery.js'
 import { acquireJwksCache, type JwksCacheLease, type JwksCacheSettings } from './jwks-cache.js'
 import { importKeySet, type VerificationKey } from '../jws/jwk-set.js'
-import type { KeySourceConfig } from '../options/options.js'
 import { prepareKey, type PreparedKey } from '../jws/signature.js'
+
+/** The key source, resolved. */
+export type KeySourceConfig =
+  | { kind: 'secret'; secret: Uint8Array }
+  | { kind: 'keys'; jwks: unknown }
+  | { kind: 'remote'; url: URL }
+  | { kind: 'discovery'; issuers: readonly string[] }
+
+/** HMAC keys shorter than the hash output weaken HS256 (RFC 7518 §3.2). */
+const MIN_SECRET_BYTES = 32
+
+/**
+ * The one key source `raw` options name: `secret`, `keys` or `jwksUri`, or discovery from the
+ * issuers when none is given. Throws `TypeError` for two sources or an unusable one.
+ */
+export function keySourceOf(raw: Record<string, unknown>, issuers: string[]): KeySourceConfig {
+  const given = (['secret', 'keys', 'jwksUri'] as const).filter((name) => raw[name] !== undefined)
+  if (given.length > 1) {
+    throw new TypeError(`give exactly one key source; got ${given.join(' and ')}`)
+  }
+  if (raw.secret !== undefined) return { kind: 'secret', secret: secretBytes(raw.secret) }
+  if (raw.keys !== undefined) return { kind: 'keys', jwks: raw.keys }
+  if (raw.jwksUri !== undefined) {
+    try {
+      return { kind: 'remote', url: new URL(raw.jwksUri as string) }
+    } catch {
+      throw new TypeError('jwksUri is not an absolute URL')
+    }
+  }
+  return { kind: 'discovery', issuers }
+}
+
+function secretBytes(secret: unknown): Uint8Array {
+  let bytes: Uint8Array
+  if (typeof secret === 'string') bytes = Buffer.from(secret, 'utf8')
+  else if (secret instanceof Uint8Array) bytes = secret
+  else throw new TypeError('secret must be a string or a Uint8Array')
+  if (bytes.length === 0) throw new TypeError('secret must not be empty')
+  if (bytes.length < MIN_SECRET_BYTES) {
+    process.emitWarning(
+      `the HMAC secret is ${bytes.length} bytes; HS256 needs at least ${MIN_SECRET_BYTES} to keep its strength`,
+      { code: 'JWT_GATE_SHORT_SECRET' },
+    )
+  }
+  return new Uint8Array(bytes)
+}
 
 /** Resolves the candidate keys for a token. */
 export interface KeySource {

@@ -18,8 +18,8 @@ import type { JwtHeader, JwtPayload } from '../types.js'
 export interface CachedVerification extends ValidityWindow {
   readonly payload: Readonly<JwtPayload>
   readonly header: Readonly<JwtHeader>
-  /** The denylist `generation` at which this token was last let through, if it has one. */
-  deniedCheckedAt?: number
+  /** The denylist `generation` at which this token last passed the denylist, if it has one. */
+  denylistGeneration?: number
 }
 
 /** The cache of one verifier. */

@@ -9,6 +9,7 @@
  *   GET  /claims     → requireClaims((p) => p.org === 'acme')
  *   POST /orders     → requireScopes('write:orders'); counts a side effect
  *   GET  /optional   → requireJwt(verifier, { credentialsRequired: false }) → { sub | null }
+ *   GET  /optional/orders → the same, then requireScopes('read:orders')
  */
 import KoaRouter from '@koa/router'
 import express5 from 'express'
@@ -79,10 +80,17 @@ function expressApp(name: string, express: typeof express5): AppFactory {
         counters.created++
         res.status(201).json({ created: true })
       })
-      app.get('/optional', requireJwt(verifier, { credentialsRequired: false }), (req, res) => {
+      const optional = requireJwt(verifier, { credentialsRequired: false })
+      app.get('/optional', optional, (req, res) => {
         counters.handled++
         res.json({ sub: req.auth?.payload.sub ?? null })
       })
+      app.get(
+        '/optional/orders',
+        optional,
+        requireScopes('read:orders'),
+        done(() => ({ orders: [] })),
+      )
       const listening = await listen(app as never)
       return Object.assign(listening, counters, {
         get handled() {
@@ -128,9 +136,14 @@ function koaApp(name: string, Koa: typeof koa3): AppFactory {
         ctx.status = 201
         ctx.body = { created: true }
       })
-      router.get('/optional', requireJwt(verifier, { credentialsRequired: false }), (ctx) => {
+      const optional = requireJwt(verifier, { credentialsRequired: false })
+      router.get('/optional', optional, (ctx) => {
         counters.handled++
         ctx.body = { sub: ctx.state.auth?.payload.sub ?? null }
+      })
+      router.get('/optional/orders', optional, requireScopes('read:orders'), (ctx) => {
+        counters.handled++
+        ctx.body = { orders: [] }
       })
       app.use(router.routes())
       const handle = app.callback()
@@ -186,6 +199,14 @@ function fastifyApp(name: string, Fastify: typeof fastify5): AppFactory {
         counters.handled++
         return { sub: request.auth?.payload.sub ?? null }
       })
+      app.get(
+        '/optional/orders',
+        { onRequest: optional, preHandler: requireScopes('read:orders') },
+        () => {
+          counters.handled++
+          return { orders: [] }
+        },
+      )
       await app.ready()
       const listening = await listen(app.server)
       return Object.assign(listening, {

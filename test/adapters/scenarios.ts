@@ -185,6 +185,14 @@ export function runScenarios(factory: AppFactory): void {
       await refused('/optional', { headers: bearer('bad.token.here') }, 401, 'invalid_token')
     })
 
+    test("a guard refusing an anonymous request names the verifier's realm", async () => {
+      // The verifier's realm (its audience here), not a placeholder: the guard learns it from
+      // the optional requireJwt that let the request through.
+      await refused('/optional/orders', {}, 401, undefined)
+      const token = await issuer.sign({ scope: 'write:orders' })
+      await refused('/optional/orders', { headers: bearer(token) }, 403, 'insufficient_scope')
+    })
+
     test('key source down: 503 with Retry-After, no internals, handler not run', async () => {
       const token = await downIssuer.sign()
       const handledBefore = downApp.handled

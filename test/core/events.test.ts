@@ -280,7 +280,7 @@ describe('jwt-gate:jwks', () => {
       secret: undefined,
       issuer: idp.url,
       jwksUri: idp.jwksUri,
-      cooldown: '300ms',
+      remoteKeys: { cooldown: '300ms' },
     })
     await v.verify(remember(await idp.sign()))
     await idp.rotate()
@@ -345,7 +345,7 @@ describe('jwt-gate:jwks', () => {
       secret: undefined,
       issuer: idp.url,
       jwksUri: idp.jwksUri,
-      cacheMaxAge: 0.25,
+      remoteKeys: { cacheMaxAge: 0.25 },
       cache: false,
     })
     await v.verify(remember(await idp.sign()))

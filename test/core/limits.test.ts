@@ -24,6 +24,7 @@ import {
   type AuthError,
   type VerifiedEvent,
   type Verifier,
+  type RemoteKeyOptions,
   type VerifierOptions,
 } from '../../src/index.js'
 import { createTestIssuer, type TestIssuer } from '../../src/testing/index.js'
@@ -272,14 +273,17 @@ describe('limits on key-server input', () => {
     const idp = await testIssuer()
     const keys = JSON.stringify(idp.jwks())
     const token = await idp.sign()
-    const jwksFrom = async (handler: (res: ServerResponse) => void, extra = {}) => {
+    const jwksFrom = async (
+      handler: (res: ServerResponse) => void,
+      remoteKeys: RemoteKeyOptions = {},
+    ) => {
       const server = await serve((_req, res) => handler(res))
       return verifier({
         secret: undefined,
         issuer: idp.url,
         jwksUri: `${server.url}/jwks`,
-        fetchTimeout: '30s', // so only the size cap can end these fetches promptly
-        ...extra,
+        // so only the size cap can end these fetches promptly
+        remoteKeys: { fetchTimeout: '30s', ...remoteKeys },
       })
     }
     const padded = (size: number) => {
@@ -363,8 +367,12 @@ describe('limits on key-server input', () => {
     }
     await (await serving(100)).verify(token)
     await refused((await serving(101)).verify(token), 503, 'jwks_unavailable')
-    await (await serving(3, { maxKeys: 3 })).verify(token)
-    await refused((await serving(4, { maxKeys: 3 })).verify(token), 503, 'jwks_unavailable')
+    await (await serving(3, { remoteKeys: { maxKeys: 3 } })).verify(token)
+    await refused(
+      (await serving(4, { remoteKeys: { maxKeys: 3 } })).verify(token),
+      503,
+      'jwks_unavailable',
+    )
   })
 
   test('discovery document: the same maxResponseBytes cap applies', async () => {
@@ -388,7 +396,11 @@ describe('limits on key-server input', () => {
     )
     assert.equal(fetchKind(error), 'too_large')
     const large = await metadata()
-    const roomy = verifier({ secret: undefined, issuer: large, maxResponseBytes: 1_000_000 })
+    const roomy = verifier({
+      secret: undefined,
+      issuer: large,
+      remoteKeys: { maxResponseBytes: 1_000_000 },
+    })
     assert.equal((await roomy.verify(await idp.sign({ iss: large }))).payload.iss, large)
   })
 
@@ -403,7 +415,7 @@ describe('limits on key-server input', () => {
       secret: undefined,
       issuer: idp.url,
       jwksUri: `${server.url}/jwks`,
-      fetchTimeout: '300ms',
+      remoteKeys: { fetchTimeout: '300ms' },
     })
     const error = await refused(v.verify(await idp.sign()), 503, 'jwks_unavailable')
     assert.equal(fetchKind(error), 'timeout')

@@ -72,12 +72,21 @@ describe('createVerifier options', () => {
 
   test('remote-only options with a local key source are refused', () => {
     throwsType(
-      { ...base, secret, cacheMaxAge: '5m' },
-      /cacheMaxAge applies only to jwksUri or discovery/,
+      { ...base, secret, remoteKeys: { cacheMaxAge: '5m' } },
+      /remoteKeys applies only to jwksUri or discovery, not to secret/,
     )
     throwsType(
-      { ...base, keys: { keys: [rsaJwk] }, allowInsecureHttp: true },
-      /allowInsecureHttp applies only/,
+      { ...base, keys: { keys: [rsaJwk] }, remoteKeys: { allowInsecureHttp: true } },
+      /remoteKeys applies only/,
+    )
+    // The tuning options sit in remoteKeys; at the top level they are unknown, with a pointer.
+    throwsType(
+      { ...base, jwksUri: 'https://id.example.com/jwks', cacheMaxAge: '5m' },
+      /unknown option "cacheMaxAge" \(it belongs in remoteKeys: \{ cacheMaxAge \}\)/,
+    )
+    throwsType(
+      { ...base, jwksUri: 'https://id.example.com/jwks', remoteKeys: { coolDown: '1s' } },
+      /remoteKeys: unknown option "coolDown"/,
     )
   })
 
@@ -90,7 +99,11 @@ describe('createVerifier options', () => {
     assert.ok(createVerifier({ ...base, jwksUri: 'http://localhost:1/jwks' }))
     assert.ok(createVerifier({ ...base, jwksUri: 'http://[::1]:1/jwks' }))
     assert.ok(
-      createVerifier({ ...base, jwksUri: 'http://id.example.com/jwks', allowInsecureHttp: true }),
+      createVerifier({
+        ...base,
+        jwksUri: 'http://id.example.com/jwks',
+        remoteKeys: { allowInsecureHttp: true },
+      }),
     )
   })
 
@@ -142,6 +155,13 @@ describe('createVerifier options', () => {
     throwsType({ ...base, secret, denylist: {} }, /isRevoked/)
     throwsType({ ...base, secret, cache: { tokens: -1 } }, /non-negative integer/)
     throwsType({ ...base, secret, maxTokenLength: 0 }, /maxTokenLength must be a positive integer/)
+  })
+
+  test('credentialsRequired is a guard option, not a verifier option', () => {
+    throwsType(
+      { ...base, secret, credentialsRequired: false },
+      /credentialsRequired is a guard option: requireJwt\(verifier, \{ credentialsRequired: false \}\)/,
+    )
   })
 
   test('a short secret works but warns', async () => {

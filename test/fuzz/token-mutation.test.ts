@@ -54,7 +54,7 @@ before(async () => {
     issuer: issuer.url,
     audience: AUDIENCE,
     jwksUri: issuer.jwksUri,
-    cooldown: '100ms',
+    remoteKeys: { cooldown: '100ms' },
   })
   verifiers.push(local, hmac, remote)
 

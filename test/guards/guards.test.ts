@@ -9,11 +9,14 @@ import {
   checkPredicate,
   checkScopes,
   parseScopes,
-  REALM,
 } from '../../src/guards/guards.js'
+import { rememberRealm } from '../../src/guards/realm.js'
 
-const auth = (payload: JwtPayload): AuthResult =>
-  ({ payload, header: { alg: 'RS256' }, token: 't', [REALM]: 'my-api' }) as AuthResult
+/** A result as a verifier with realm "my-api" would have produced it. */
+function auth(payload: JwtPayload): AuthResult {
+  rememberRealm(payload, 'my-api')
+  return { payload, header: { alg: 'RS256' }, token: 't' }
+}
 
 describe('requireScopes logic', () => {
   test('all listed scopes must be granted by scope (string) or scp (array or string)', () => {

@@ -89,7 +89,7 @@ describe('key rotation', () => {
 describe('unknown kids are rate-limited', () => {
   test('200 concurrent garbage kids: one fetch, all refused with 401 at once', async () => {
     const issuer = await issuerFor()
-    const verifier = verifierFor(issuer, { cooldown: '500ms' })
+    const verifier = verifierFor(issuer, { remoteKeys: { cooldown: '500ms' } })
     await verifier.verify(await issuer.sign())
     const started = Date.now()
     const results = await Promise.allSettled(
@@ -111,7 +111,7 @@ describe('unknown kids are rate-limited', () => {
 
   test('a new key right after a garbage-triggered refetch is accepted (it waits for the window)', async () => {
     const issuer = await issuerFor()
-    const verifier = verifierFor(issuer, { cooldown: '400ms' })
+    const verifier = verifierFor(issuer, { remoteKeys: { cooldown: '400ms' } })
     await verifier.verify(await issuer.sign())
     await assert.rejects(verifier.verify(forged(issuer, 'garbage')), { reason: 'no_matching_key' })
     assert.equal(issuer.jwksRequests, 2)
@@ -126,7 +126,7 @@ describe('unknown kids are rate-limited', () => {
 
   test('refetches for unknown kids never exceed one per window, however they arrive', async () => {
     const issuer = await issuerFor()
-    const verifier = verifierFor(issuer, { cooldown: '300ms' })
+    const verifier = verifierFor(issuer, { remoteKeys: { cooldown: '300ms' } })
     await verifier.verify(await issuer.sign())
     const started = Date.now()
     for (let i = 0; i < 5; i++) {
@@ -155,7 +155,7 @@ describe('unknown kids are rate-limited', () => {
 describe('outages', () => {
   test('key server down after warm-up: known keys keep working (stale-if-error)', async () => {
     const issuer = await issuerFor()
-    const verifier = verifierFor(issuer, { cacheMaxAge: 0.3 })
+    const verifier = verifierFor(issuer, { remoteKeys: { cacheMaxAge: 0.3 } })
     const token = await issuer.sign()
     await verifier.verify(token)
     issuer.simulateOutage('error')
@@ -167,7 +167,10 @@ describe('outages', () => {
 
   test('stale keys are used only up to staleIfError, then 503', async () => {
     const issuer = await issuerFor()
-    const verifier = verifierFor(issuer, { cacheMaxAge: 0.2, staleIfError: 0.5, cache: false })
+    const verifier = verifierFor(issuer, {
+      remoteKeys: { cacheMaxAge: 0.2, staleIfError: 0.5 },
+      cache: false,
+    })
     await verifier.verify(await issuer.sign())
     issuer.simulateOutage('error')
     await sleep(700)
@@ -205,7 +208,7 @@ describe('outages', () => {
   test('a hanging key server gives 503 within the fetch timeout', async () => {
     const issuer = await issuerFor()
     issuer.simulateOutage('hang')
-    const verifier = verifierFor(issuer, { fetchTimeout: '300ms' })
+    const verifier = verifierFor(issuer, { remoteKeys: { fetchTimeout: '300ms' } })
     const started = Date.now()
     await assert.rejects(verifier.verify(await issuer.sign()), {
       status: 503,
@@ -264,7 +267,7 @@ describe('what the fetch accepts', () => {
         issuer: issuer.url,
         audience,
         jwksUri: `${big.url}/jwks`,
-        maxResponseBytes: 1_000_000,
+        remoteKeys: { maxResponseBytes: 1_000_000 },
       })
       cleanup.push(() => roomy.close())
       await roomy.verify(await issuer.sign())
@@ -314,7 +317,7 @@ describe('sharing and background work', () => {
 
   test('keys are refreshed in the background before cacheMaxAge, with no request waiting', async () => {
     const issuer = await issuerFor()
-    const verifier = verifierFor(issuer, { cacheMaxAge: 0.5 })
+    const verifier = verifierFor(issuer, { remoteKeys: { cacheMaxAge: 0.5 } })
     await verifier.verify(await issuer.sign())
     await sleep(900)
     assert.ok(issuer.jwksRequests >= 2, `${issuer.jwksRequests} fetches`)
