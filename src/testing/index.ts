@@ -12,29 +12,15 @@ import type { AddressInfo } from 'node:net'
 import { calculateJwkThumbprint, SignJWT } from 'jose'
 import { toSeconds } from '../options/duration.js'
 import { generateKeyPairSafely, type KeyPairSpec } from './key-generation.js'
-import type { Duration, JsonWebKey, JsonWebKeySet, JwtPayload } from '../types.js'
-
-/** Algorithms the test issuer can sign with. */
-export type TestIssuerAlgorithm =
-  | 'RS256'
-  | 'RS384'
-  | 'RS512'
-  | 'PS256'
-  | 'PS384'
-  | 'PS512'
-  | 'ES256'
-  | 'ES384'
-  | 'ES512'
-  | 'EdDSA'
-  | 'Ed25519'
-  | 'HS256'
-  | 'HS384'
-  | 'HS512'
+import type { Algorithm, Duration, JsonWebKey, JsonWebKeySet, JwtPayload } from '../types.js'
 
 /** Options of `createTestIssuer`. */
 export interface TestIssuerOptions {
-  /** Signing algorithm. Default `'RS256'`. With HS*, the issuer has a `secret` and no JWKS keys. */
-  alg?: TestIssuerAlgorithm
+  /**
+   * Signing algorithm, any that jwt-gate verifies. Default `'RS256'`. With HS*, the issuer has a
+   * `secret` and no JWKS keys.
+   */
+  alg?: Algorithm
   /** Default `aud` of signed tokens (a `sign` option or an `aud` claim overrides it). */
   audience?: string | string[]
   /** Port to listen on (127.0.0.1). Default: a random free port. */
@@ -73,7 +59,7 @@ export interface TestIssuer {
   /** Where its OIDC discovery document is served. */
   readonly discoveryUri: string
   /** The signing algorithm. */
-  readonly alg: TestIssuerAlgorithm
+  readonly alg: Algorithm
   /** The default audience, if one was configured. */
   readonly audience: string | string[] | undefined
   /** The HMAC secret (HS* issuers only), to pass as the verifier's `secret`. */
@@ -228,7 +214,7 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
 }
 
 async function newKey(
-  alg: TestIssuerAlgorithm,
+  alg: Algorithm,
   secret: string | undefined,
   omitAlg: boolean,
 ): Promise<SigningKey> {
@@ -243,7 +229,7 @@ async function newKey(
 }
 
 /** The key type an asymmetric algorithm signs with (RFC 7518 §3; RSA at 2048 bits, as jose). HMAC never gets here. */
-function keyPairSpec(alg: TestIssuerAlgorithm): KeyPairSpec {
+function keyPairSpec(alg: Algorithm): KeyPairSpec {
   switch (alg) {
     case 'ES256':
       return { type: 'ec', namedCurve: 'P-256' }
