@@ -5,13 +5,20 @@
  * adapter hands this object over unchanged.
  */
 
-/** RFC 6750 error codes, plus `unauthorized` (no token at all) and `temporarily_unavailable`. */
+/**
+ * RFC 6750 error codes, plus `unauthorized` (no token at all), `temporarily_unavailable` (503),
+ * RFC 9449's `invalid_dpop_proof` and `use_dpop_nonce`, and RFC 9470's
+ * `insufficient_user_authentication`.
+ */
 export type AuthErrorCode =
   | 'invalid_request'
   | 'invalid_token'
   | 'insufficient_scope'
   | 'unauthorized'
   | 'temporarily_unavailable'
+  | 'invalid_dpop_proof'
+  | 'use_dpop_nonce'
+  | 'insufficient_user_authentication'
 
 /**
  * Stable machine reasons for logs and metrics. The README lists each with its status.
@@ -49,17 +56,58 @@ export type AuthErrorStatus = 400 | 401 | 403 | 503
 
 const brand = Symbol.for('jwt-gate.AuthError')
 
-/** What a factory passes to the constructor; `realm` comes from the verifier's options. */
+/** An HTTP authentication scheme jwt-gate answers with (RFC 6750, RFC 9449). */
+export type AuthScheme = 'Bearer' | 'DPoP'
+
+/**
+ * How one verifier's challenges look, settled once when it is created: its realm, the schemes
+ * it accepts (a challenge each, in this order: RFC 9449 §7.1 puts DPoP first), and auth-params
+ * every challenge carries.
+ */
+export interface ChallengeSettings {
+  readonly realm: string
+  /** Default `['Bearer']`. */
+  readonly schemes?: readonly AuthScheme[]
+  /** RFC 9728 §5.1: the protected resource metadata URL, on every challenge. */
+  readonly resourceMetadata?: string
+  /** RFC 9449 §7.1: the proof algorithms, on the DPoP challenge. */
+  readonly dpopAlgorithms?: readonly string[]
+}
+
+/** A realm alone (one Bearer challenge), or a verifier's whole challenge settings. */
+export type Realm = string | ChallengeSettings
+
+/**
+ * Log-only facts about a refusal, such as what a check expected and what the token carried
+ * (`iss` "https://id.example.com" vs "https://id.example.com/"). Never sent to the client.
+ */
+export interface AuthErrorDetails {
+  /** What the check wanted (configured values). */
+  readonly expected?: unknown
+  /** What the request or token carried. */
+  readonly received?: unknown
+}
+
+/** What a factory passes to the constructor. */
 export interface AuthErrorInit {
   status: AuthErrorStatus
   code: AuthErrorCode
   reason: AuthErrorReason
   message: string
-  realm: string
+  /** The verifier's realm or challenge settings. */
+  realm: Realm
+  /** Which challenge carries `error=`: the scheme the request used. Default: Bearer if accepted. */
+  scheme?: AuthScheme
   /** Space-separated scopes for an `insufficient_scope` challenge. */
   scope?: string
+  /** More auth-params for the erroring challenge, in order (RFC 9470 `acr_values`, `max_age`). */
+  params?: Readonly<Record<string, string>>
+  /** Response headers besides the challenge (RFC 9449 `DPoP-Nonce`). */
+  headers?: Readonly<Record<string, string>>
   /** Seconds, for 503. */
   retryAfter?: number
+  /** Log-only facts; see `AuthErrorDetails`. */
+  details?: AuthErrorDetails
   cause?: unknown
 }
 
@@ -85,6 +133,12 @@ export class AuthError extends Error {
   readonly headers: Readonly<Record<string, string>>
   /** Whether the message may be shown to the client (Koa reads this): true for 4xx. */
   readonly expose: boolean
+  /**
+   * Log-only facts (expected and received values) for `wrong_issuer`, `wrong_audience`,
+   * `alg_not_allowed`, `wrong_typ` and the like. Not enumerable, so a handler that serialises the
+   * error does not send it; never part of the message or the challenge.
+   */
+  declare readonly details?: AuthErrorDetails
 
   /** @internal Use the factories in this module; the constructor shape may change. */
   constructor(init: AuthErrorInit) {
@@ -95,12 +149,16 @@ export class AuthError extends Error {
     this.code = init.code
     this.reason = init.reason
     this.expose = init.status < 500
-    const headers: Record<string, string> = { 'WWW-Authenticate': buildChallenge(init) }
+    const headers: Record<string, string> = { 'WWW-Authenticate': buildChallenges(init) }
     if (init.retryAfter !== undefined) headers['Retry-After'] = String(init.retryAfter)
+    if (init.headers !== undefined) Object.assign(headers, init.headers)
     this.headers = Object.freeze(headers)
+    // Non-enumerable, so serialisers that walk the error do not send internals to clients.
     if (init.cause !== undefined) {
-      // Non-enumerable, so serialisers that walk the error do not send internals to clients.
       Object.defineProperty(this, 'cause', { value: init.cause, enumerable: false })
+    }
+    if (init.details !== undefined) {
+      Object.defineProperty(this, 'details', { value: init.details, enumerable: false })
     }
     Object.defineProperty(this, brand, { value: true })
   }
@@ -117,15 +175,38 @@ export function isAuthError(value: unknown): value is AuthError {
 }
 
 /**
- * The `WWW-Authenticate` value (RFC 6750 §3): no `error=` when the request had no token,
- * `scope=` on `insufficient_scope`.
+ * The `WWW-Authenticate` value (RFC 6750 §3, RFC 9449 §7.1): one challenge per accepted scheme,
+ * each with the realm and the verifier's own auth-params; `error=` (and `scope=`, and the
+ * error's own params) only on the challenge of the scheme the request used, and nowhere when the
+ * request had no token.
  */
-function buildChallenge(init: AuthErrorInit): string {
-  let challenge = `Bearer realm="${quoteRealm(init.realm)}"`
-  if (init.code === 'unauthorized') return challenge
-  challenge += `, error="${init.code}", error_description="${toDescription(init.message)}"`
-  if (init.scope !== undefined) challenge += `, scope="${toDescription(init.scope)}"`
-  return challenge
+function buildChallenges(init: AuthErrorInit): string {
+  const settings: ChallengeSettings =
+    typeof init.realm === 'string' ? { realm: init.realm } : init.realm
+  const schemes = settings.schemes ?? ['Bearer']
+  const erring =
+    init.code === 'unauthorized'
+      ? undefined
+      : (init.scheme ?? (schemes.includes('Bearer') ? 'Bearer' : schemes[0]))
+  return schemes
+    .map((scheme) => {
+      let challenge = `${scheme} realm="${quoteRealm(settings.realm)}"`
+      if (scheme === erring) {
+        challenge += `, error="${init.code}", error_description="${toDescription(init.message)}"`
+        if (init.scope !== undefined) challenge += `, scope="${toDescription(init.scope)}"`
+        for (const [name, value] of Object.entries(init.params ?? {})) {
+          challenge += `, ${name}="${toDescription(value)}"`
+        }
+      }
+      if (scheme === 'DPoP' && settings.dpopAlgorithms !== undefined) {
+        challenge += `, algs="${settings.dpopAlgorithms.join(' ')}"`
+      }
+      if (settings.resourceMetadata !== undefined) {
+        challenge += `, resource_metadata="${toDescription(settings.resourceMetadata)}"`
+      }
+      return challenge
+    })
+    .join(', ')
 }
 
 /** A realm is an RFC 7235 quoted-string: `"` and `\` are escaped with a backslash. */
@@ -149,7 +230,7 @@ function toDescription(text: string): string {
 // Factories: one per outcome, so status, code and reason always travel together.
 
 /** 401 without `error=`: the request carried no token. */
-export function noToken(realm: string): AuthError {
+export function noToken(realm: Realm): AuthError {
   return new AuthError({
     status: 401,
     code: 'unauthorized',
@@ -161,7 +242,7 @@ export function noToken(realm: string): AuthError {
 
 /** 400 `invalid_request`: the request itself is malformed (header syntax, ambiguity, CSRF). */
 export function invalidRequest(
-  realm: string,
+  realm: Realm,
   reason: 'malformed_request' | 'ambiguous_token',
   message: string,
 ): AuthError {
@@ -169,22 +250,31 @@ export function invalidRequest(
 }
 
 /** 403 `invalid_request`, reason `csrf`: a cookie-authenticated cross-site write. */
-export function csrfRefused(realm: string, message: string): AuthError {
+export function csrfRefused(realm: Realm, message: string): AuthError {
   return new AuthError({ status: 403, code: 'invalid_request', reason: 'csrf', message, realm })
 }
 
 /** 401 `invalid_token` for any failed token check. */
 export function invalidToken(
-  realm: string,
+  realm: Realm,
   reason: AuthErrorReason,
   message: string,
   cause?: unknown,
+  details?: AuthErrorDetails,
 ): AuthError {
-  return new AuthError({ status: 401, code: 'invalid_token', reason, message, realm, cause })
+  return new AuthError({
+    status: 401,
+    code: 'invalid_token',
+    reason,
+    message,
+    realm,
+    cause,
+    details,
+  })
 }
 
 /** 403 `insufficient_scope` with the required scopes in the challenge. */
-export function insufficientScope(realm: string, scopes: readonly string[]): AuthError {
+export function insufficientScope(realm: Realm, scopes: readonly string[]): AuthError {
   return new AuthError({
     status: 403,
     code: 'insufficient_scope',
@@ -196,7 +286,7 @@ export function insufficientScope(realm: string, scopes: readonly string[]): Aut
 }
 
 /** 403 `invalid_token`: a `requireClaims` predicate returned false. */
-export function claimCheckFailed(realm: string): AuthError {
+export function claimCheckFailed(realm: Realm): AuthError {
   return new AuthError({
     status: 403,
     code: 'invalid_token',
@@ -211,7 +301,7 @@ export function claimCheckFailed(realm: string): AuthError {
  * server's address, port or errno stay in `cause`, for logs only.
  */
 export function unavailable(
-  realm: string,
+  realm: Realm,
   reason: 'jwks_unavailable' | 'discovery_unavailable' | 'denylist_unavailable',
   retryAfterSeconds: number,
   cause?: unknown,

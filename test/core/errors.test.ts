@@ -80,6 +80,64 @@ describe('AuthError', () => {
     )
   })
 
+  test('a verifier accepting DPoP and Bearer: two challenges, DPoP first, error on the scheme used', () => {
+    const settings = {
+      realm: 'api',
+      schemes: ['DPoP', 'Bearer'] as const,
+      dpopAlgorithms: ['ES256', 'EdDSA'],
+      resourceMetadata: 'https://api.example.com/.well-known/oauth-protected-resource',
+    }
+    const metadata =
+      'resource_metadata="https://api.example.com/.well-known/oauth-protected-resource"'
+    assert.equal(
+      noToken(settings).headers['WWW-Authenticate'],
+      `DPoP realm="api", algs="ES256 EdDSA", ${metadata}, Bearer realm="api", ${metadata}`,
+    )
+    assert.equal(
+      invalidToken(settings, 'expired', 'Expired.').headers['WWW-Authenticate'],
+      `DPoP realm="api", algs="ES256 EdDSA", ${metadata}, Bearer realm="api", error="invalid_token", error_description="Expired.", ${metadata}`,
+    )
+    const proof = new AuthError({
+      status: 401,
+      code: 'use_dpop_nonce',
+      reason: 'malformed',
+      message: 'Use the server nonce.',
+      realm: settings,
+      scheme: 'DPoP',
+      headers: { 'DPoP-Nonce': 'n-1' },
+    })
+    assert.equal(
+      proof.headers['WWW-Authenticate'],
+      `DPoP realm="api", error="use_dpop_nonce", error_description="Use the server nonce.", algs="ES256 EdDSA", ${metadata}, Bearer realm="api", ${metadata}`,
+    )
+    assert.equal(proof.headers['DPoP-Nonce'], 'n-1')
+  })
+
+  test('error-specific auth-params follow error_description, escaped like it', () => {
+    const error = new AuthError({
+      status: 401,
+      code: 'insufficient_user_authentication',
+      reason: 'malformed',
+      message: 'Step up.',
+      realm: 'api',
+      params: { acr_values: 'urn:mfa "x"', max_age: '300' },
+    })
+    assert.equal(
+      error.headers['WWW-Authenticate'],
+      'Bearer realm="api", error="insufficient_user_authentication", error_description="Step up.", acr_values="urn:mfa \'x\'", max_age="300"',
+    )
+  })
+
+  test('details are for logs only: not enumerable, not in the message or the challenge', () => {
+    const details = { expected: ['https://id.example.com/'], received: 'https://id.example.com' }
+    const error = invalidToken('api', 'wrong_issuer', 'Untrusted issuer.', undefined, details)
+    assert.deepEqual(error.details, details)
+    assert.equal(Object.keys(error).includes('details'), false)
+    assert.doesNotMatch(JSON.stringify(error), /id\.example\.com/)
+    assert.doesNotMatch(error.headers['WWW-Authenticate']!, /id\.example\.com/)
+    assert.equal(invalidToken('api', 'expired', 'Expired.').details, undefined)
+  })
+
   test('isAuthError and instanceof recognise an AuthError from another copy of the package', () => {
     const foreign = Object.assign(new Error('x'), { status: 401 })
     Object.defineProperty(foreign, Symbol.for('jwt-gate.AuthError'), { value: true })
