@@ -49,6 +49,7 @@ export type AuthErrorReason =
   | 'claim_check_failed'
   | 'jwks_unavailable'
   | 'discovery_unavailable'
+  | 'issuer_unavailable'
   | 'denylist_unavailable'
 
 /** HTTP statuses an `AuthError` can carry. */
@@ -302,11 +303,17 @@ export function claimCheckFailed(realm: Realm): AuthError {
  */
 export function unavailable(
   realm: Realm,
-  reason: 'jwks_unavailable' | 'discovery_unavailable' | 'denylist_unavailable',
+  reason:
+    'jwks_unavailable' | 'discovery_unavailable' | 'issuer_unavailable' | 'denylist_unavailable',
   retryAfterSeconds: number,
   cause?: unknown,
 ): AuthError {
-  const what = reason === 'denylist_unavailable' ? 'revocation list is' : 'signing keys are'
+  const what =
+    reason === 'denylist_unavailable'
+      ? 'revocation list is'
+      : reason === 'issuer_unavailable'
+        ? "token issuer's settings are"
+        : 'signing keys are'
   return new AuthError({
     status: 503,
     code: 'temporarily_unavailable',
@@ -324,12 +331,12 @@ export function unavailable(
  * 503 `AuthError` itself (see `unavailable`).
  */
 export class SourceUnavailableError extends Error {
-  /** Which source failed. */
-  readonly source: 'jwks' | 'discovery'
+  /** Which source failed: a key server, discovery, or an `issuers` resolver. */
+  readonly source: 'jwks' | 'discovery' | 'issuer'
   /** When a retry may succeed, in seconds (becomes `Retry-After`). */
   readonly retryAfterSeconds: number
 
-  constructor(source: 'jwks' | 'discovery', retryAfterSeconds: number, cause: unknown) {
+  constructor(source: SourceUnavailableError['source'], retryAfterSeconds: number, cause: unknown) {
     super(`${source} unavailable`, { cause })
     this.name = 'SourceUnavailableError'
     this.source = source

@@ -151,8 +151,11 @@ export interface CacheOptions {
   tokens?: number | false
 }
 
-/** Options shared by every key source. */
-export interface BaseVerifierOptions {
+/**
+ * The rules of one trusted issuer: the top-level options of a single-issuer verifier, or each
+ * entry of `issuers`.
+ */
+export interface IssuerRules {
   /** Accepted issuer(s): exact, case-sensitive match on the `iss` claim. Required. */
   issuer: string | string[]
   /** Accepted audience(s): the token's `aud` must contain at least one. Required. */
@@ -163,17 +166,23 @@ export interface BaseVerifierOptions {
    * per key by a JWK's own `alg`. `none` is refused, and HMAC is refused with asymmetric keys.
    */
   algorithms?: Algorithm[]
+  /** Leeway for `exp`, `nbf` and `iat` checks. Default `0` (in an entry: the top level's). */
+  clockTolerance?: Duration
+  /**
+   * Expected `typ` header, such as `'at+jwt'` (RFC 9068). Compared case-insensitively with an
+   * optional `application/` prefix, as RFC 7515 §4.1.9 says. Default: not checked.
+   */
+  typ?: string
+}
+
+/** Options that apply whatever the issuers. */
+export interface CommonVerifierOptions {
   /** Leeway for `exp`, `nbf` and `iat` checks. Default `0`. */
   clockTolerance?: Duration
   /** Maximum age of the token measured from its `iat` (which becomes required). Default: none. */
   maxTokenAge?: Duration
   /** Claims that must be present. `exp` is always required, whatever this says. */
   requiredClaims?: string[]
-  /**
-   * Expected `typ` header, such as `'at+jwt'` (RFC 9068). Compared case-insensitively with an
-   * optional `application/` prefix, as RFC 7515 §4.1.9 says. Default: not checked.
-   */
-  typ?: string
   /** Where the token may come from. Default: `{ header: true }` (Authorization: Bearer only). */
   token?: TokenLocation
   /** CSRF defence for cookie mode; `false` turns it off (dangerous). Default: on. */
@@ -188,8 +197,16 @@ export interface BaseVerifierOptions {
   maxTokenLength?: number
   /** Deepest JSON nesting accepted in the payload (objects and arrays). Default `32`. */
   maxPayloadDepth?: number
-  /** `realm` of the `WWW-Authenticate` challenge. Default: the first audience. */
+  /**
+   * `realm` of the `WWW-Authenticate` challenge. Default: the first audience (of the first
+   * issuer); `'api'` with an `issuers` resolver.
+   */
   realm?: string
+}
+
+/** The options of a single-issuer verifier, besides its key source. */
+export interface BaseVerifierOptions extends CommonVerifierOptions, IssuerRules {
+  issuers?: never
 }
 
 /**
@@ -255,9 +272,55 @@ export interface DiscoveryKeySource {
   jwksUri?: never
 }
 
-/** Everything `createVerifier` accepts: the shared options plus exactly one key source. */
-export type VerifierOptions = BaseVerifierOptions &
-  (SecretKeySource | LocalKeySource | RemoteKeySource | DiscoveryKeySource)
+/**
+ * One entry of `issuers` (or a resolver's answer): the issuer's rules and its one key source
+ * (none: OIDC discovery from its issuer). An issuer holding `{tenantid}` (Microsoft Entra
+ * multi-tenant) needs `tenants`, the allowed tenant ids: a token then needs `iss` spelt with one
+ * of them and the same `tid`.
+ */
+export type IssuerSettings = IssuerRules & {
+  /** Allowed tenant ids (lowercase GUIDs) of a `{tenantid}` issuer template. */
+  tenants?: string[]
+} & (
+    | SecretKeySource
+    | LocalKeySource
+    | Omit<RemoteKeySource, 'remoteKeys'>
+    | Omit<DiscoveryKeySource, 'remoteKeys'>
+  )
+
+/**
+ * Looks up a token's issuer at run time (tenants kept in a database): its settings, or
+ * `undefined` when the issuer is not trusted (401 `wrong_issuer`). Asked once per issuer; the
+ * answer is kept for the verifier's life (at most 1,000 issuers, least recently used first out).
+ * A throw or no answer within `remoteKeys.fetchTimeout` is a 503, asked again next time.
+ */
+export type IssuerResolver = (
+  iss: string,
+) => IssuerSettings | undefined | Promise<IssuerSettings | undefined>
+
+/** A verifier trusting several issuers, each with its own keys, audience and algorithms. */
+export interface MultiIssuerOptions extends CommonVerifierOptions {
+  /** The trusted issuers, or a resolver that looks one up by `iss`. */
+  issuers: IssuerSettings[] | IssuerResolver
+  /** Caching, timeouts and limits of the discovery and key fetches of every issuer. */
+  remoteKeys?: RemoteKeyOptions
+  issuer?: never
+  audience?: never
+  algorithms?: never
+  typ?: never
+  secret?: never
+  keys?: never
+  jwksUri?: never
+}
+
+/**
+ * Everything `createVerifier` accepts: one issuer (its rules and exactly one key source), or
+ * several with `issuers`.
+ */
+export type VerifierOptions =
+  | (BaseVerifierOptions &
+      (SecretKeySource | LocalKeySource | RemoteKeySource | DiscoveryKeySource))
+  | MultiIssuerOptions
 
 /** Options of one `verifyRequest` call. */
 export interface VerifyRequestOptions {

@@ -2,16 +2,18 @@
  * `createVerifier`: the one place that knows the order of the stages.
  *
  *   (1) extract the token (and check CSRF in cookie mode)
- *   (2) verified-token cache → syntax + header → claims → key lookup → signature
+ *   (2) verified-token cache → syntax + header → claim shapes → the issuer's trust (an
+ *       untrusted `iss` stops here, before any fetch) → its header, audience and time rules →
+ *       its keys → signature
  *   (3) denylist
  *   → { payload, header, token }
  *
  * Each stage is synchronous when it can be; only a key fetch or an asynchronous denylist makes a
  * request wait for I/O. The public methods still return promises, as the contract says.
  */
-import { checkClaims } from './claims/claims.js'
+import { checkAudienceAndTime, checkClaimShapes } from './claims/claims.js'
 import { checkCsrf } from './request/csrf.js'
-import { createDecoder, type DecodedToken } from './jws/decode.js'
+import { checkHeaderRules, createDecoder, type DecodedToken } from './jws/decode.js'
 import { checkDenylist } from './denylist/denylist.js'
 import {
   invalidToken,
@@ -24,9 +26,9 @@ import {
 import { rememberRealm } from './guards/realm.js'
 import { hasVerifiedSubscribers, publishRejection, publishVerified } from './events.js'
 import { extractToken } from './request/extract.js'
-import { createKeySource } from './keys/key-source.js'
+import type { KeySource } from './keys/key-source.js'
+import { createFixedSelector, createResolverSelector, type Trust } from './issuers/select.js'
 import type { VerificationKey } from './jws/jwk-set.js'
-import { toSpecs } from './jws/jwk-set.js'
 import { normalizeOptions } from './options/options.js'
 import { verifySignature } from './jws/signature.js'
 import { createTokenCache, type CachedVerification } from './token-cache/token-cache.js'
@@ -82,12 +84,12 @@ export function fastPathOf(verifier: Verifier): Authenticate | undefined {
 export function createVerifier(options: VerifierOptions): Verifier {
   const config = normalizeOptions(options)
   const { realm, denylist } = config
-  const keySource = createKeySource(
-    config.keySource,
-    toSpecs(config.algorithms.keys()),
-    config.remote,
-  )
-  const decode = createDecoder(config)
+  const trusted = config.trusted
+  const issuers =
+    trusted.kind === 'fixed'
+      ? createFixedSelector(trusted.configs, config.remote)
+      : createResolverSelector(trusted.resolver, trusted.defaults, config.remote)
+  const decode = createDecoder({ ...config, algorithms: issuers.algorithms })
   const tokenCache = config.tokenCacheSize > 0 ? createTokenCache(config.tokenCacheSize) : undefined
   let closed = false
 
@@ -100,8 +102,44 @@ export function createVerifier(options: VerifierOptions): Verifier {
     }
 
     const decoded = decode(token)
-    const window = checkClaims(decoded.payload, config, now)
-    const keys = resolveKeys(decoded)
+    checkClaimShapes(decoded.payload, config)
+    const trust = selectTrust(decoded)
+    return trust instanceof Promise
+      ? trust.then((selected) => verifyForIssuer(token, decoded, selected, now))
+      : verifyForIssuer(token, decoded, trust, now)
+  }
+
+  /** The issuer this token claims, or a refusal: before anything could fetch keys for it. */
+  function selectTrust(decoded: DecodedToken): Trust | Promise<Trust> {
+    const iss = decoded.payload.iss!
+    const refuse = (trust: Trust | undefined): Trust => {
+      if (trust !== undefined) return trust
+      throw invalidToken(
+        realm,
+        'wrong_issuer',
+        'The token was issued by an issuer this API does not trust.',
+        undefined,
+        { received: iss },
+      )
+    }
+    try {
+      const trust = issuers.select(iss, decoded.payload)
+      return trust instanceof Promise ? trust.then(refuse, toAuthError) : refuse(trust)
+    } catch (error) {
+      return toAuthError(error)
+    }
+  }
+
+  /** (2) for a token whose issuer is trusted: its header and claim rules, its keys, the signature. */
+  function verifyForIssuer(
+    token: string,
+    decoded: DecodedToken,
+    trust: Trust,
+    now: number,
+  ): AuthResult | Promise<AuthResult> {
+    checkHeaderRules(decoded, trust, realm)
+    const window = checkAudienceAndTime(decoded.payload, trust, config, now)
+    const keys = resolveKeys(trust.keys, decoded)
     const finish = (candidates: VerificationKey[]): AuthResult | Promise<AuthResult> => {
       checkSignature(decoded, candidates)
       const entry: CachedVerification = {
@@ -144,7 +182,10 @@ export function createVerifier(options: VerifierOptions): Verifier {
     return checked instanceof Promise ? checked.then(passed) : passed(checked)
   }
 
-  function resolveKeys(decoded: DecodedToken): VerificationKey[] | Promise<VerificationKey[]> {
+  function resolveKeys(
+    keySource: KeySource,
+    decoded: DecodedToken,
+  ): VerificationKey[] | Promise<VerificationKey[]> {
     try {
       const keys = keySource.resolve(decoded.alg, decoded.kid, decoded.payload.iss!)
       return Array.isArray(keys) ? keys : keys.catch(toAuthError)
@@ -155,12 +196,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
 
   function toAuthError(error: unknown): never {
     if (error instanceof SourceUnavailableError) {
-      throw unavailable(
-        realm,
-        error.source === 'jwks' ? 'jwks_unavailable' : 'discovery_unavailable',
-        error.retryAfterSeconds,
-        error.cause,
-      )
+      throw unavailable(realm, `${error.source}_unavailable`, error.retryAfterSeconds, error.cause)
     }
     throw error
   }
@@ -225,7 +261,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     close() {
       if (!closed) {
         closed = true
-        keySource.close()
+        issuers.close()
         tokenCache?.clear()
       }
       return Promise.resolve()

@@ -1,25 +1,32 @@
 /**
- * (2) The JWT Claims Set rules (RFC 7519 §4.1, RFC 9068 §4), run on every token.
+ * (2) The JWT Claims Set rules (RFC 7519 §4.1, RFC 9068 §4), run on every token, in two steps
+ * around the choice of issuer:
  *
- * Every registered claim that is present must have its registered type, whether or not a rule
- * uses it: an array `iss`, a string `exp` or a non-finite number are refused, never skipped.
- * `exp` is always required. Time is whole seconds, as jose counts it, with `clockTolerance`
- * applied to `exp`, `nbf` and `iat`.
+ * - `checkClaimShapes`, before: every registered claim that is present has its registered type,
+ *   whether or not a rule uses it (an array `iss`, a string `exp` or a non-finite number are
+ *   refused, never skipped), and `exp`, `iss`, `aud` and the required claims are present.
+ * - `checkAudienceAndTime`, after: the audience and time rules of the issuer the token claims.
+ *   Time is whole seconds, as jose counts it, with the issuer's `clockTolerance` applied to
+ *   `exp`, `nbf` and `iat`.
  *
- * These checks run before the key lookup: a token that would fail them anyway must not make us
- * fetch a JWKS for its `kid`.
+ * Both run before the key lookup: a token that would fail them anyway must not make us fetch a
+ * JWKS for its `kid`.
  */
-import { invalidToken, type AuthErrorReason } from '../errors.js'
+import { invalidToken, type AuthErrorReason, type Realm } from '../errors.js'
 import type { JwtPayload } from '../types.js'
 
 /** What the claim rules need from the verifier's options. */
 export interface ClaimOptions {
-  issuers: ReadonlySet<string>
-  audiences: readonly string[]
-  clockTolerance: number
   maxTokenAge: number | undefined
   requiredClaims: readonly string[]
-  realm: string
+  realm: Realm
+}
+
+/** The audience and time rules of one trusted issuer. */
+export interface IssuerClaimRules {
+  readonly audiences: readonly string[]
+  /** Seconds. */
+  readonly clockTolerance: number
 }
 
 /**
@@ -33,14 +40,10 @@ export interface ValidityWindow {
   expiresBefore: number
 }
 
-/** Check `payload` at time `now` (whole seconds). Returns its validity window. */
-export function checkClaims(
-  payload: JwtPayload,
-  options: ClaimOptions,
-  now: number,
-): ValidityWindow {
-  const { realm, clockTolerance: tolerance } = options
-  const fail = (reason: AuthErrorReason, message: string) => invalidToken(realm, reason, message)
+/** Types and presence of the claims (see the module comment). */
+export function checkClaimShapes(payload: JwtPayload, options: ClaimOptions): void {
+  const fail = (reason: AuthErrorReason, message: string) =>
+    invalidToken(options.realm, reason, message)
 
   // Types of every registered claim that is present.
   const { iss, sub, aud, exp, nbf, iat, jti } = payload
@@ -80,19 +83,45 @@ export function checkClaims(
       throw fail('missing_claim', `The token has no "${claim}" claim, which is required.`)
     }
   }
+}
 
-  // Issuer and audience.
-  if (!options.issuers.has(iss))
-    throw fail('wrong_issuer', 'The token was issued by an issuer this API does not trust.')
+/**
+ * The audience and time rules of the token's issuer at time `now` (whole seconds); the claims'
+ * shapes were checked before. Returns the token's validity window.
+ */
+export function checkAudienceAndTime(
+  payload: JwtPayload,
+  rules: IssuerClaimRules,
+  options: ClaimOptions,
+  now: number,
+): ValidityWindow {
+  const { realm } = options
+  const tolerance = rules.clockTolerance
+  const fail = (reason: AuthErrorReason, message: string) => invalidToken(realm, reason, message)
+  const { aud, exp, nbf, iat } = payload as {
+    aud: string | string[]
+    exp: number
+    nbf?: number
+    iat?: number
+  }
+
   if (
-    !options.audiences.some((expected) =>
+    !rules.audiences.some((expected) =>
       typeof aud === 'string' ? aud === expected : aud.includes(expected),
     )
   ) {
-    throw fail('wrong_audience', 'The token is not meant for this audience.')
+    throw invalidToken(
+      realm,
+      'wrong_audience',
+      'The token is not meant for this audience.',
+      undefined,
+      {
+        expected: rules.audiences,
+        received: aud,
+      },
+    )
   }
 
-  // Time.
   let notBefore = Number.NEGATIVE_INFINITY
   let expiresBefore = exp + tolerance
   if (now >= expiresBefore) throw fail('expired', 'The token has expired.')

@@ -14,8 +14,7 @@
  * over and over, so most tokens skip the header's base64 and JSON work entirely.
  */
 import type { AlgorithmSpec } from './algorithms.js'
-import { invalidToken } from '../errors.js'
-import { normalizeTyp } from '../options/options.js'
+import { invalidToken, type Realm } from '../errors.js'
 import type { JwtHeader, JwtPayload } from '../types.js'
 
 /** A token whose syntax and header passed; the signature is not checked yet. */
@@ -23,6 +22,8 @@ export interface DecodedToken {
   readonly header: Readonly<JwtHeader>
   readonly alg: AlgorithmSpec
   readonly kid: string | undefined
+  /** The header's `typ`, normalised (see `normalizeTyp`), or undefined. */
+  readonly typ: string | undefined
   readonly payload: Readonly<JwtPayload>
   /** `header.payload`, the bytes the signature covers. */
   readonly signingInput: string
@@ -31,11 +32,18 @@ export interface DecodedToken {
 
 /** What decoding needs from the verifier's options. */
 export interface DecodeOptions {
+  /** Every algorithm any trusted issuer allows (each issuer's own list is applied later). */
   algorithms: ReadonlyMap<string, AlgorithmSpec>
-  typ: string | undefined
   maxTokenLength: number
   maxPayloadDepth: number
-  realm: string
+  realm: Realm
+}
+
+/** The header rules of one trusted issuer. */
+export interface HeaderRules {
+  readonly algorithms: ReadonlyMap<string, AlgorithmSpec>
+  /** Normalised expected `typ`, or undefined when not checked. */
+  readonly typ: string | undefined
 }
 
 /** A validated header, shared by every token that carries the same encoded header. */
@@ -43,6 +51,7 @@ interface CheckedHeader {
   header: Readonly<JwtHeader>
   alg: AlgorithmSpec
   kid: string | undefined
+  typ: string | undefined
 }
 
 /** Longest `kid` accepted; real ones are UUIDs or thumbprints (≤ 64 characters). */
@@ -117,6 +126,7 @@ export function createDecoder(options: DecodeOptions): Decoder {
       header: checked.header,
       alg: checked.alg,
       kid: checked.kid,
+      typ: checked.typ,
       payload: payload,
       signingInput: token.slice(0, secondDot),
       signature,
@@ -154,6 +164,11 @@ function checkHeader(header: Record<string, unknown>, options: DecodeOptions): C
       typeof alg === 'string'
         ? `The token's algorithm "${alg.slice(0, 16)}" is not allowed.`
         : 'The token header has no "alg".',
+      undefined,
+      {
+        expected: [...options.algorithms.keys()],
+        received: typeof alg === 'string' ? alg.slice(0, 32) : typeof alg,
+      },
     )
   }
   if (kid !== undefined && (typeof kid !== 'string' || kid.length > MAX_KID_LENGTH)) {
@@ -164,10 +179,45 @@ function checkHeader(header: Record<string, unknown>, options: DecodeOptions): C
     )
   }
   if (crit !== undefined) checkCrit(header, crit, realm)
-  if (options.typ !== undefined && (typeof typ !== 'string' || normalizeTyp(typ) !== options.typ)) {
-    throw invalidToken(realm, 'wrong_typ', 'The token header "typ" is not the expected type.')
+  return {
+    header: Object.freeze(header) as JwtHeader,
+    alg: spec,
+    kid: kid,
+    typ: typeof typ === 'string' ? normalizeTyp(typ) : undefined,
   }
-  return { header: Object.freeze(header) as JwtHeader, alg: spec, kid: kid }
+}
+
+/**
+ * The header rules of the issuer the token claims: its algorithm allow-list (the decoder only
+ * checked the union of every issuer's) and its expected `typ`.
+ */
+export function checkHeaderRules(decoded: DecodedToken, rules: HeaderRules, realm: Realm): void {
+  if (!rules.algorithms.has(decoded.alg.name)) {
+    throw invalidToken(
+      realm,
+      'alg_not_allowed',
+      `The token's algorithm "${decoded.alg.name}" is not allowed for its issuer.`,
+      undefined,
+      { expected: [...rules.algorithms.keys()], received: decoded.alg.name },
+    )
+  }
+  if (rules.typ !== undefined && decoded.typ !== rules.typ) {
+    throw invalidToken(
+      realm,
+      'wrong_typ',
+      'The token header "typ" is not the expected type.',
+      undefined,
+      { expected: rules.typ, received: decoded.header.typ },
+    )
+  }
+}
+
+/**
+ * RFC 7515 §4.1.9: `typ` compares case-insensitively, and `application/` may be left out.
+ */
+export function normalizeTyp(value: string): string {
+  const lower = value.toLowerCase()
+  return lower.includes('/') ? lower : `application/${lower}`
 }
 
 /**
@@ -175,7 +225,7 @@ function checkHeader(header: Record<string, unknown>, options: DecodeOptions): C
  * header, and each understood. The only extension understood is RFC 7797's `b64`, and only as
  * `true` (RFC 7797 §7: a JWT never uses an unencoded payload) — as jose does.
  */
-function checkCrit(header: Record<string, unknown>, crit: unknown, realm: string): void {
+function checkCrit(header: Record<string, unknown>, crit: unknown, realm: Realm): void {
   const unsupported = (message: string) => invalidToken(realm, 'unsupported_header', message)
   if (
     !Array.isArray(crit) ||

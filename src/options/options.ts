@@ -8,11 +8,14 @@
  * against it. What one option means for another (exactly one key source, HMAC only with a
  * secret, `remoteKeys` only with a remote source) is checked after the table is read.
  */
-import { allowedAlgorithms, type AlgorithmSpec } from '../jws/algorithms.js'
-import { checkFetchUrl } from '../keys/fetch-json.js'
+import {
+  ISSUER_ENTRY_OPTIONS,
+  readIssuerSettings,
+  type IssuerDefaults,
+  type TrustConfig,
+} from '../issuers/issuer-settings.js'
 import type { JwksCacheSettings } from '../keys/jwks-cache.js'
-import { keySourceOf, type KeySourceConfig } from '../keys/key-source.js'
-import type { Denylist, VerifierOptions } from '../types.js'
+import type { Denylist, IssuerResolver, VerifierOptions } from '../types.js'
 import {
   anything,
   boolean,
@@ -30,19 +33,18 @@ import {
   type Reader,
 } from './readers.js'
 
+/** The trusted issuers: a fixed list (one entry for the single-issuer options) or a resolver. */
+export type TrustedIssuers =
+  | { kind: 'fixed'; configs: readonly TrustConfig[] }
+  | { kind: 'resolver'; resolver: IssuerResolver; defaults: IssuerDefaults }
+
 /** Everything the verifier needs, validated, with defaults applied and units converted. */
 export interface NormalizedOptions {
-  issuers: ReadonlySet<string>
-  audiences: readonly string[]
-  /** Allowed algorithms by name. */
-  algorithms: ReadonlyMap<string, AlgorithmSpec>
-  /** Seconds. */
-  clockTolerance: number
+  /** Issuers, each with its audiences, algorithms, `typ`, clock tolerance and key source. */
+  trusted: TrustedIssuers
   /** Seconds, or undefined when `iat` age is not checked. */
   maxTokenAge: number | undefined
   requiredClaims: readonly string[]
-  /** Normalised expected `typ` (lowercase, `application/` prefix), or undefined. */
-  typ: string | undefined
   headerToken: boolean
   cookieName: string | undefined
   csrf: { allowedOrigins: ReadonlySet<string> } | false
@@ -53,7 +55,6 @@ export interface NormalizedOptions {
   maxTokenLength: number
   maxPayloadDepth: number
   realm: string
-  keySource: KeySourceConfig
   remote: JwksCacheSettings
 }
 
@@ -115,8 +116,9 @@ const REMOTE_KEYS = {
 
 /** Every option `createVerifier` accepts, with its default. */
 export const OPTIONS = {
-  issuer: row(stringList),
-  audience: row(stringList),
+  issuer: row(optional(stringList)),
+  audience: row(optional(stringList)),
+  issuers: row(anything),
   secret: row(anything),
   keys: row(anything),
   jwksUri: row(optional(nonEmptyString)),
@@ -147,16 +149,16 @@ export function normalizeOptions(options: VerifierOptions): NormalizedOptions {
     )
   }
   const given = readTable(options, OPTIONS, '')
-  const keySource = keySourceOf(options as unknown as Record<string, unknown>, given.issuer)
   const remote = given.remoteKeys
-  if ((keySource.kind === 'secret' || keySource.kind === 'keys') && options.remoteKeys) {
-    throw new TypeError(`remoteKeys applies only to jwksUri or discovery, not to ${keySource.kind}`)
+  const defaults: IssuerDefaults = {
+    clockTolerance: given.clockTolerance,
+    allowInsecureHttp: remote.allowInsecureHttp,
   }
-  if (keySource.kind === 'remote') {
-    checkFetchUrl(keySource.url.href, remote.allowInsecureHttp, 'jwksUri')
-  }
-  if (keySource.kind === 'discovery') {
-    for (const issuer of given.issuer) checkFetchUrl(issuer, remote.allowInsecureHttp, 'issuer')
+  const trusted = trustedIssuers(options as unknown as Record<string, unknown>, defaults)
+  const remoteSources = trusted.kind === 'resolver' || trusted.configs.some(isRemote)
+  if (!remoteSources && options.remoteKeys) {
+    const kind = trusted.kind === 'fixed' ? trusted.configs[0]!.keySource.kind : 'resolver'
+    throw new TypeError(`remoteKeys applies only to jwksUri or discovery, not to ${kind}`)
   }
   if (given.maxTokenAge === 0) throw new TypeError('maxTokenAge must be greater than zero')
   const { header: headerToken, cookie } = given.token
@@ -167,13 +169,9 @@ export function normalizeOptions(options: VerifierOptions): NormalizedOptions {
   const cache = given.cache
 
   return {
-    issuers: new Set(given.issuer),
-    audiences: given.audience,
-    algorithms: allowedAlgorithms(given.algorithms, keySource.kind === 'secret'),
-    clockTolerance: given.clockTolerance,
+    trusted,
     maxTokenAge: given.maxTokenAge,
     requiredClaims: given.requiredClaims,
-    typ: given.typ === undefined ? undefined : normalizeTyp(given.typ),
     headerToken,
     cookieName: cookie,
     csrf:
@@ -189,8 +187,7 @@ export function normalizeOptions(options: VerifierOptions): NormalizedOptions {
     tokenCacheSize: cache === false || cache.tokens === false ? 0 : cache.tokens,
     maxTokenLength: given.maxTokenLength,
     maxPayloadDepth: given.maxPayloadDepth,
-    realm: given.realm ?? given.audience[0]!,
-    keySource,
+    realm: given.realm ?? defaultRealm(trusted),
     remote: {
       cacheMaxAgeMs: remote.cacheMaxAge,
       cooldownMs: remote.cooldown,
@@ -205,10 +202,45 @@ export function normalizeOptions(options: VerifierOptions): NormalizedOptions {
   }
 }
 
-/**
- * RFC 7515 §4.1.9: `typ` compares case-insensitively, and `application/` may be left out.
- */
-export function normalizeTyp(value: string): string {
-  const lower = value.toLowerCase()
-  return lower.includes('/') ? lower : `application/${lower}`
+/** The names that describe one issuer: at the top level, or in each `issuers` entry. */
+const PER_ISSUER = [...ISSUER_ENTRY_OPTIONS].filter(
+  (name) => name !== 'clockTolerance' && name !== 'tenants',
+)
+
+/** The top-level options as one issuer, or `issuers` (a list, or a resolver function). */
+function trustedIssuers(raw: Record<string, unknown>, defaults: IssuerDefaults): TrustedIssuers {
+  const { issuers } = raw
+  if (issuers === undefined) {
+    const entry = Object.fromEntries(PER_ISSUER.map((name) => [name, raw[name]]))
+    return { kind: 'fixed', configs: [readIssuerSettings(entry, defaults, '')] }
+  }
+  const misplaced = PER_ISSUER.find((name) => raw[name] !== undefined)
+  if (misplaced !== undefined) {
+    throw new TypeError(
+      `with issuers, give ${misplaced} in each issuer's settings, not at the top level`,
+    )
+  }
+  if (typeof issuers === 'function') {
+    return { kind: 'resolver', resolver: issuers as IssuerResolver, defaults }
+  }
+  if (!Array.isArray(issuers) || issuers.length === 0) {
+    throw new TypeError(
+      'issuers must be a non-empty array of issuer settings, or a function (iss) => settings',
+    )
+  }
+  return {
+    kind: 'fixed',
+    configs: issuers.map((entry, index) =>
+      readIssuerSettings(entry, defaults, `issuers[${index}]`),
+    ),
+  }
+}
+
+function isRemote(config: TrustConfig): boolean {
+  return config.keySource.kind === 'remote' || config.keySource.kind === 'discovery'
+}
+
+/** The realm when none is set: the first audience of the first issuer (`'api'` with a resolver). */
+function defaultRealm(trusted: TrustedIssuers): string {
+  return trusted.kind === 'fixed' ? trusted.configs[0]!.audiences[0]! : 'api'
 }
