@@ -9,10 +9,13 @@
  *   payload), `typ` as configured. `jku`, `x5u`, `jwk` and `x5c` are never read: keys come only
  *   from the configured source.
  * - Payload: a JSON object, nested no deeper than the limit, frozen.
+ * - Both are valid UTF-8 (RFC 7515 §5.2, RFC 7519 §7.2): decoding would otherwise turn each
+ *   invalid sequence into U+FFFD, so different signed bytes (0xFF, 0xFE) would read as one claim.
  *
  * Validated headers are remembered by their encoded segment: an API sees the same few headers
  * over and over, so most tokens skip the header's base64 and JSON work entirely.
  */
+import { isUtf8 } from 'node:buffer'
 import type { AlgorithmSpec } from './algorithms.js'
 import { invalidToken, type Realm } from '../errors.js'
 import type { JwtHeader, JwtPayload } from '../types.js'
@@ -141,6 +144,9 @@ function parseSegment(
   malformed: (message: string, cause?: unknown) => Error,
 ): Record<string, unknown> {
   const bytes = decodeSegment(segment, malformed)
+  // A validity scan of the bytes, not a second decode: `toString('utf8')` never fails, it
+  // substitutes U+FFFD (overlongs, encoded surrogates and truncated sequences included).
+  if (!isUtf8(bytes)) throw malformed(`The token ${which} is not valid UTF-8.`)
   let value: unknown
   try {
     value = JSON.parse(bytes.toString('utf8'))

@@ -3,10 +3,13 @@
  * HTTP. A difference between frameworks is a bug unless README explains it.
  */
 import assert from 'node:assert/strict'
+import { sign as cryptoSign } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
 import { createVerifier, type Verifier } from '../../src/index.js'
 import { createTestIssuer, type TestIssuer } from '../../src/testing/index.js'
 import { bearer, send, type TestResponse } from '../helpers/http.js'
+import { keyPair } from '../helpers/keys.js'
+import { nowSeconds } from '../helpers/tokens.js'
 import type { AppFactory, RunningApp } from './apps.js'
 
 const audience = 'https://api.example.com'
@@ -253,6 +256,74 @@ export function runScenarios(factory: AppFactory): void {
           (await post({ origin: 'https://evil.example.com' }, false)).response.status,
           201,
         )
+      })
+    })
+
+    describe('invalid UTF-8 in a signed token (RFC 7515 §5.2)', () => {
+      // Signed by the trusted key over the exact bytes, so only the UTF-8 check can refuse.
+      const utf8Issuer = 'https://utf8.example.com/'
+      const pair = keyPair('rsa', 'utf8-scenario')
+      let utf8Verifier: Verifier
+      let utf8App: RunningApp
+      before(async () => {
+        utf8Verifier = createVerifier({
+          issuer: utf8Issuer,
+          audience,
+          keys: { keys: [pair.jwk] },
+        })
+        utf8App = await factory.start(utf8Verifier)
+      })
+      after(async () => {
+        await utf8App.close()
+        await utf8Verifier.close()
+      })
+      const signedWithSub = (
+        subBytes: number[],
+        header: Buffer = Buffer.from('{"alg":"RS256","kid":"utf8-scenario"}'),
+      ) => {
+        const [head, tail] = JSON.stringify({
+          iss: utf8Issuer,
+          aud: audience,
+          exp: nowSeconds() + 300,
+          sub: '@',
+        }).split('@') as [string, string]
+        const payload = Buffer.concat([Buffer.from(head), Buffer.from(subBytes), Buffer.from(tail)])
+        const input = `${header.toString('base64url')}.${payload.toString('base64url')}`
+        return `${input}.${cryptoSign('sha256', Buffer.from(input), pair.privateKey).toString('base64url')}`
+      }
+
+      test('subjects u+0xFF and u+0xFE, overlongs, surrogates and truncations: 401 malformed', async () => {
+        const valid = await send(`${utf8App.url}/me`, {
+          headers: bearer(signedWithSub([...Buffer.from('zoë')])),
+        })
+        assert.equal(valid.status, 200)
+        assert.deepEqual(valid.json(), { sub: 'zoë' })
+        const handled = utf8App.handled
+        for (const bytes of [
+          [0x75, 0xff],
+          [0x75, 0xfe],
+          [0xc0, 0xaf],
+          [0xed, 0xa0, 0x80],
+          [0xf0, 0x9f, 0x98],
+        ]) {
+          const token = signedWithSub(bytes)
+          const response = await send(`${utf8App.url}/me`, { headers: bearer(token) })
+          assert.equal(response.status, 401, `${bytes.join(' ')}: ${response.body.slice(0, 200)}`)
+          const challenge = String(response.headers['www-authenticate'])
+          assert.match(challenge, /error="invalid_token", error_description="[^"]*UTF-8[^"]*"/)
+          assert.ok(!response.body.includes(token) && !challenge.includes(token))
+        }
+        const badHeader = Buffer.from([
+          ...Buffer.from('{"alg":"RS256","kid":"utf8-scenario","x":"'),
+          0xff,
+          ...Buffer.from('"}'),
+        ])
+        const response = await send(`${utf8App.url}/me`, {
+          headers: bearer(signedWithSub([0x61], badHeader)),
+        })
+        assert.equal(response.status, 401)
+        assert.match(String(response.headers['www-authenticate']), /UTF-8/)
+        assert.equal(utf8App.handled, handled, 'the route handler must not run')
       })
     })
   })

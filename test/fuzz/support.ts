@@ -166,7 +166,11 @@ export function validClaims(lifetime = 3600): Record<string, unknown> {
 }
 
 /** Sign `header.payload` with the trusted key for `family`'s algorithm. */
-function signTrusted(alg: string, header: Record<string, unknown>, payload: unknown): string {
+export function signTrusted(
+  alg: string,
+  header: Record<string, unknown>,
+  payload: unknown,
+): string {
   const keys = keyRing()
   if (alg.startsWith('HS')) return hmacToken(header, payload, SECRET, `sha${alg.slice(2)}`)
   const pair = alg.startsWith('ES') ? keys.ec : alg.startsWith('Ed') ? keys.ed : keys.rsa

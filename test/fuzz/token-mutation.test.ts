@@ -9,12 +9,17 @@
  * hostile values in every registered claim) re-signed with the attacker's key, with the public
  * key as an HMAC secret (algorithm confusion), with the empty key, or not re-signed at all.
  *
+ * Byte-level payloads: random bytes (invalid UTF-8 among them) inside a claim, signed by the
+ * trusted key, verify only when they are valid UTF-8, and then to exactly those bytes: never to a
+ * claim in which the decoder substituted U+FFFD.
+ *
  * Six algorithm families against a local JWKS and a shared secret, plus a remote JWKS served by
  * `createTestIssuer`. Every base token verifies before the mutations run, and is cached: a
  * mutation must not be served from the cache entry of its original.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
+import { isUtf8 } from 'node:buffer'
 import fc from 'fast-check'
 import { createVerifier, isAuthError, type Verifier } from '../../src/index.js'
 import { createTestIssuer, type TestIssuer } from '../../src/testing/index.js'
@@ -29,6 +34,7 @@ import {
   nonCanonicalSpellings,
   outcomeOf,
   publicKeyOf,
+  signTrusted,
   tokenFamilies,
   validClaims,
   type TokenFamily,
@@ -138,6 +144,62 @@ describe('token mutations', () => {
       ),
       300,
     )
+  })
+
+  test('random bytes in a signed claim verify only as valid UTF-8, never to a U+FFFD substitute', async (t) => {
+    const local = targets.filter((target) => target.family.name !== 'remote RS256')
+    // JSON-safe bytes inside a string: no control characters, quote or backslash. High bytes are
+    // drawn often, and valid multi-byte sequences (from any code point) are mixed in.
+    const jsonSafe = (byte: number) => byte >= 0x20 && byte !== 0x22 && byte !== 0x5c
+    const piece = fc.oneof(
+      fc.integer({ min: 0x80, max: 0xff }).map((byte) => [byte]),
+      fc
+        .integer({ min: 0x20, max: 0x7e })
+        .filter(jsonSafe)
+        .map((byte) => [byte]),
+      fc
+        .string({ unit: 'binary', minLength: 1, maxLength: 3 })
+        .map((text) => [...Buffer.from(text, 'utf8')]),
+    )
+    const subBytes = fc
+      .array(piece, { minLength: 1, maxLength: 12 })
+      .map((pieces) => Buffer.from(pieces.flat().filter(jsonSafe)))
+    let accepted = 0
+    let refused = 0
+    await checkProperty(
+      t,
+      fc.asyncProperty(fc.nat(local.length - 1), subBytes, async (i, bytes) => {
+        const { family, verifier } = local[i]!
+        const [head, tail] = JSON.stringify({ ...validClaims(), sub: '@' }).split('@') as [
+          string,
+          string,
+        ]
+        const payload = Buffer.concat([Buffer.from(head), bytes, Buffer.from(tail)])
+        const token = signTrusted(family.alg, family.header, payload)
+        const outcome = await outcomeOf(() => verifier.verify(token))
+        if (!outcome.ok) {
+          refused++
+          assertCleanRefusal(outcome.error, token, family.name)
+          assert.equal(isUtf8(bytes), false, `${family.name}: valid UTF-8 refused`)
+          assert.equal((outcome.error as { reason?: string }).reason, 'malformed')
+          return
+        }
+        accepted++
+        const sub = outcome.value.payload.sub as string
+        // Exactly the signed bytes: a substituted U+FFFD would re-encode as EF BF BD.
+        assert.deepEqual(
+          Buffer.from(sub, 'utf8'),
+          bytes,
+          `${family.name}: sub is not the signed bytes`,
+        )
+        if (sub.includes('\uFFFD')) {
+          assert.ok(bytes.includes(Buffer.from('\uFFFD')), `${family.name}: U+FFFD not signed`)
+        }
+      }),
+      300,
+    )
+    t.diagnostic(`${accepted} accepted, ${refused} refused`)
+    assert.ok(accepted > 0 && refused > 0, 'the generator covers both valid and invalid UTF-8')
   })
 
   test('non-canonical base64url: a signature re-spelt with its unused trailing bits set never verifies', async () => {
