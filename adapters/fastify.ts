@@ -66,9 +66,17 @@ const plugin: FastifyPluginCallback<JwtGatePluginOptions> = (app, options, done)
   } = options as unknown as Record<string, unknown>
   for (const name of FASTIFY_REGISTER_OPTIONS) delete rest[name]
   const ownsVerifier = !isVerifier(given)
-  const hook = requireJwt(isVerifier(given) ? given : (rest as unknown as VerifierOptions), {
-    credentialsRequired: credentialsRequired as boolean | undefined,
-  })
+  let hook: ReturnType<typeof requireJwt>
+  try {
+    hook = requireJwt(isVerifier(given) ? given : (rest as unknown as VerifierOptions), {
+      credentialsRequired: credentialsRequired as boolean | undefined,
+    })
+  } catch (error) {
+    // A bad option: reject register()/ready() with its TypeError. Thrown here instead, it
+    // escaped avvio as an uncaught exception and ready() only timed out.
+    done(error as Error)
+    return
+  }
   const { verifier } = hook
 
   app.decorateRequest('auth', null)

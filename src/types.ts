@@ -237,7 +237,13 @@ export interface RemoteKeyOptions {
 
 /** Key source: a shared HMAC secret. */
 export interface SecretKeySource {
-  /** Shared HMAC secret (string as UTF-8 bytes, or raw bytes). Never empty. */
+  /**
+   * Shared HMAC secret (string as UTF-8 bytes, or raw bytes; a node:crypto `KeyObject` of type
+   * `'secret'` is read too). Never empty. Public-key material is a `TypeError` at construction
+   * — a PEM (any `-----BEGIN`), a JWK or JWKS (object or JSON text), a public or private
+   * `KeyObject`/`CryptoKey` — because anyone who can read it could sign tokens: give public
+   * keys as `keys` or `jwksUri` instead.
+   */
   secret: string | Uint8Array
   keys?: never
   jwksUri?: never

@@ -77,7 +77,7 @@ export function readIssuerSettings(
   const entry = readTable(settings, ENTRY, where)
   const issuers = expandIssuers(entry.issuer, entry.tenants, where)
   const raw = settings as Record<string, unknown>
-  const keySource = keySourceOf(raw, [...issuers.keys()])
+  const keySource = keySourceOf(raw, [...issuers.keys()], where)
   if (keySource.kind === 'remote') {
     checkFetchUrl(keySource.url.href, defaults.allowInsecureHttp, at(where, 'jwksUri'))
   }

@@ -2,7 +2,7 @@
  * (2) Where verification keys come from, behind one interface: a shared secret, a local JWKS,
  * a remote JWKS (shared cache) or OIDC discovery (one JWKS cache per configured issuer).
  */
-import { createSecretKey } from 'node:crypto'
+import { createSecretKey, KeyObject, type webcrypto } from 'node:crypto'
 import type { AlgorithmSpec } from '../jws/algorithms.js'
 import { acquireDiscovery, type DiscoveryLease } from './discovery.js'
 import { acquireJwksCache, type JwksCacheLease, type JwksCacheSettings } from './jwks-cache.js'
@@ -21,14 +21,21 @@ const MIN_SECRET_BYTES = 32
 
 /**
  * The one key source `raw` options name: `secret`, `keys` or `jwksUri`, or discovery from the
- * issuers when none is given. Throws `TypeError` for two sources or an unusable one.
+ * issuers when none is given. Throws `TypeError` for two sources or an unusable one; `where`
+ * names the settings in errors (`issuers[1]`; empty at the top level).
  */
-export function keySourceOf(raw: Record<string, unknown>, issuers: string[]): KeySourceConfig {
+export function keySourceOf(
+  raw: Record<string, unknown>,
+  issuers: string[],
+  where = '',
+): KeySourceConfig {
   const given = (['secret', 'keys', 'jwksUri'] as const).filter((name) => raw[name] !== undefined)
   if (given.length > 1) {
     throw new TypeError(`give exactly one key source; got ${given.join(' and ')}`)
   }
-  if (raw.secret !== undefined) return { kind: 'secret', secret: secretBytes(raw.secret) }
+  if (raw.secret !== undefined) {
+    return { kind: 'secret', secret: secretBytes(raw.secret, where ? `${where}.secret` : 'secret') }
+  }
   if (raw.keys !== undefined) return { kind: 'keys', jwks: raw.keys }
   if (raw.jwksUri !== undefined) {
     try {
@@ -40,12 +47,45 @@ export function keySourceOf(raw: Record<string, unknown>, issuers: string[]): Ke
   return { kind: 'discovery', issuers }
 }
 
-function secretBytes(secret: unknown): Uint8Array {
+/** What to do instead, said by every refusal of public-key material as a secret. */
+const USE_KEYS_INSTEAD =
+  'give the public key as keys: { keys: [jwk] } (a JWKS; createPublicKey(pem).export({ format: "jwk" }) converts a PEM) or the issuer\'s jwksUri'
+
+/**
+ * The HMAC key bytes of `secret`. Public-key material is refused (RFC 8725 §2.1, the
+ * CVE-2022-23541 class): a "secret" anyone can read — a public PEM handed over by an
+ * express-jwt migration, a JWK, a JWKS — would let anyone sign HS256 tokens we accept.
+ */
+function secretBytes(secret: unknown, name: string): Uint8Array {
   let bytes: Uint8Array
-  if (typeof secret === 'string') bytes = Buffer.from(secret, 'utf8')
-  else if (secret instanceof Uint8Array) bytes = secret
-  else throw new TypeError('secret must be a string or a Uint8Array')
-  if (bytes.length === 0) throw new TypeError('secret must not be empty')
+  if (secret instanceof KeyObject) {
+    if (secret.type !== 'secret') {
+      throw new TypeError(
+        `${name} is a ${secret.type} KeyObject, not an HMAC secret: ${USE_KEYS_INSTEAD}`,
+      )
+    }
+    bytes = secret.export()
+  } else if (isCryptoKey(secret)) {
+    throw new TypeError(
+      secret.type === 'secret'
+        ? `${name} is a secret CryptoKey, which cannot be read synchronously: pass its raw bytes (crypto.subtle.exportKey('raw', key)); or ${USE_KEYS_INSTEAD}`
+        : `${name} is a ${secret.type} CryptoKey, not an HMAC secret: ${USE_KEYS_INSTEAD}`,
+    )
+  } else if (typeof secret === 'string' || secret instanceof Uint8Array) {
+    refuseKeyText(
+      typeof secret === 'string'
+        ? secret
+        : Buffer.from(secret.buffer, secret.byteOffset, secret.byteLength).toString('latin1'),
+      name,
+    )
+    bytes = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret
+  } else if (typeof secret === 'object' && secret !== null) {
+    refuseJwkLike(secret as Record<string, unknown>, name)
+    throw new TypeError(`${name} must be a string, a Uint8Array or a secret KeyObject`)
+  } else {
+    throw new TypeError(`${name} must be a string, a Uint8Array or a secret KeyObject`)
+  }
+  if (bytes.length === 0) throw new TypeError(`${name} must not be empty`)
   if (bytes.length < MIN_SECRET_BYTES) {
     process.emitWarning(
       `the HMAC secret is ${bytes.length} bytes; HS256 needs at least ${MIN_SECRET_BYTES} to keep its strength`,
@@ -53,6 +93,52 @@ function secretBytes(secret: unknown): Uint8Array {
     )
   }
   return new Uint8Array(bytes)
+}
+
+/** Refuse secret text that is a PEM (any `-----BEGIN`), or JSON holding a JWK or a JWKS. */
+function refuseKeyText(text: string, name: string): void {
+  const pem = /-----BEGIN ([A-Z0-9 ]{1,40})-----/.exec(text)
+  if (pem !== null || text.includes('-----BEGIN')) {
+    throw new TypeError(
+      `${name} is a PEM${pem ? ` (${pem[1]})` : ''}, which is key material, not a shared secret: ${USE_KEYS_INSTEAD}`,
+    )
+  }
+  const trimmed = text.trim()
+  if (!trimmed.startsWith('{')) return
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(trimmed)
+  } catch {
+    return // not JSON: text that merely starts with a brace
+  }
+  if (typeof parsed === 'object' && parsed !== null) {
+    refuseJwkLike(parsed as Record<string, unknown>, name)
+  }
+}
+
+/** Refuse an object (or parsed JSON) that is a JWK (`kty`) or a JWKS (`keys`). */
+function refuseJwkLike(value: Record<string, unknown>, name: string): void {
+  if (typeof value.kty === 'string') {
+    if (value.kty === 'oct') {
+      throw new TypeError(
+        `${name} is a JWK (kty "oct"): pass its key bytes, Buffer.from(jwk.k, 'base64url'), not the JWK (for public keys, ${USE_KEYS_INSTEAD})`,
+      )
+    }
+    throw new TypeError(
+      `${name} is a JWK (kty "${value.kty.slice(0, 8)}"), which is public-key material, not a shared secret: ${USE_KEYS_INSTEAD}`,
+    )
+  }
+  if (Array.isArray(value.keys)) {
+    throw new TypeError(
+      `${name} is a JWKS, which is public-key material, not a shared secret: ${USE_KEYS_INSTEAD}`,
+    )
+  }
+}
+
+/** A WebCrypto key (Node 20 has the class as a global only; its types do not declare it). */
+function isCryptoKey(value: unknown): value is webcrypto.CryptoKey {
+  const CryptoKeyClass = (globalThis as { CryptoKey?: abstract new () => unknown }).CryptoKey
+  return CryptoKeyClass !== undefined && value instanceof CryptoKeyClass
 }
 
 /** Resolves the candidate keys for a token. */

@@ -41,7 +41,10 @@ describe('createVerifier options', () => {
   test('an empty secret, or one of the wrong type, is refused', () => {
     throwsType({ ...base, secret: '' }, /secret must not be empty/)
     throwsType({ ...base, secret: new Uint8Array() }, /secret must not be empty/)
-    throwsType({ ...base, secret: 42 }, /secret must be a string or a Uint8Array/)
+    throwsType(
+      { ...base, secret: 42 },
+      /secret must be a string, a Uint8Array or a secret KeyObject/,
+    )
   })
 
   test('"none" is refused in any spelling', () => {
