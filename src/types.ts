@@ -140,6 +140,15 @@ export interface CsrfOptions {
    * state-changing requests authenticated by the cookie. Same-origin is always allowed.
    */
   allowedOrigins?: string[]
+  /**
+   * Our public origin, the one a browser sees (such as `'https://api.example.com'`), or a
+   * function of the request that returns it. Set it when TLS ends before this server (a proxy
+   * or load balancer): same-origin compares the whole origin — scheme, host and port — and
+   * without this option the scheme is taken from this server's own socket (TLS or not), never
+   * from `X-Forwarded-Proto`. Default: a Fetch `Request`'s own URL, else the `Host` header with
+   * the socket's scheme. A function that throws or returns no origin refuses the request.
+   */
+  origin?: string | ((request: RequestLike) => string)
 }
 
 /** Size bound of the verified-token cache. */

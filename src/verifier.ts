@@ -230,7 +230,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       return null
     }
     if (found.from === 'cookie' && config.csrf !== false) {
-      checkCsrf(request, config.csrf.allowedOrigins, realm)
+      checkCsrf(request, config.csrf, realm)
     }
     return verifyToken(found.token)
   }

@@ -15,6 +15,7 @@ import {
   type TrustConfig,
 } from '../issuers/issuer-settings.js'
 import type { JwksCacheSettings } from '../keys/jwks-cache.js'
+import type { CsrfSettings } from '../request/csrf.js'
 import type { Denylist, IssuerResolver, VerifierOptions } from '../types.js'
 import {
   anything,
@@ -47,7 +48,7 @@ export interface NormalizedOptions {
   requiredClaims: readonly string[]
   headerToken: boolean
   cookieName: string | undefined
-  csrf: { allowedOrigins: ReadonlySet<string> } | false
+  csrf: CsrfSettings | false
   denylist: Denylist | undefined
   denylistTimeoutMs: number
   /** 0 disables the verified-token cache. */
@@ -82,6 +83,17 @@ const origin: Reader<string> = (value, name) => {
     )
   }
   return parsed.origin
+}
+
+/** Our public origin: an origin string (normalised), or a function of the request. */
+const publicOrigin: Reader<CsrfSettings['origin']> = (value, name) => {
+  if (value === undefined || typeof value === 'function') {
+    return value as CsrfSettings['origin']
+  }
+  if (typeof value !== 'string') {
+    throw new TypeError(`${name} must be an origin string or a function (request) => origin`)
+  }
+  return origin(value, name)
 }
 
 const denylist: Reader<Denylist> = (value) => {
@@ -129,7 +141,7 @@ export const OPTIONS = {
   requiredClaims: row(stringArray, []),
   typ: row(optional(nonEmptyString)),
   token: row(table({ header: row(boolean, true), cookie: row(optional(cookieName)) })),
-  csrf: row(falseOr(table({ allowedOrigins: row(stringArray, []) }))),
+  csrf: row(falseOr(table({ allowedOrigins: row(stringArray, []), origin: row(publicOrigin) }))),
   denylist: row(optional(denylist)),
   denylistTimeout: row(milliseconds, '2s'),
   cache: row(falseOr(table({ tokens: row(tokenCount, 10_000) }))),
@@ -181,6 +193,7 @@ export function normalizeOptions(options: VerifierOptions): NormalizedOptions {
             allowedOrigins: new Set(
               csrf.allowedOrigins.map((o) => origin(o, 'csrf.allowedOrigins')),
             ),
+            origin: csrf.origin,
           },
     denylist: given.denylist,
     denylistTimeoutMs: given.denylistTimeout,

@@ -11,10 +11,12 @@
  *   GET  /optional   → requireJwt(verifier, { credentialsRequired: false }) → { sub | null }
  *   GET  /optional/orders → the same, then requireScopes('read:orders')
  */
+import type { RequestListener } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import KoaRouter from '@koa/router'
 import express5 from 'express'
 import express4 from 'express4'
-import fastify5 from 'fastify'
+import fastify5, { type FastifyInstance } from 'fastify'
 import fastify4 from 'fastify4'
 import koa3 from 'koa'
 import koa2 from 'koa2'
@@ -23,6 +25,7 @@ import * as expressGuards from '../../adapters/express.js'
 import jwtGate, * as fastifyGuards from '../../adapters/fastify.js'
 import * as koaGuards from '../../adapters/koa.js'
 import { listen, type Listening } from '../helpers/http.js'
+import type { TestCertificate } from '../helpers/tls.js'
 
 /** A running app and what its handlers saw. */
 export interface RunningApp extends Listening {
@@ -32,10 +35,29 @@ export interface RunningApp extends Listening {
   created: number
 }
 
+/** How to start an app: plain HTTP by default; `tls` serves HTTPS with that certificate. */
+export interface StartOptions {
+  tls?: TestCertificate
+}
+
 /** One framework at one major version. */
 export interface AppFactory {
   name: string
-  start(verifier: Verifier): Promise<RunningApp>
+  start(verifier: Verifier, options?: StartOptions): Promise<RunningApp>
+}
+
+/** Listen with `handler` over HTTP, or over HTTPS when `tls` is given (the URL says which). */
+async function listenWith(
+  handler: RequestListener,
+  tls: TestCertificate | undefined,
+): Promise<Listening> {
+  if (tls === undefined) return listen(handler)
+  return asHttps(await listen(createHttpsServer(tls, handler)))
+}
+
+/** The same listening server, addressed as `https:`. */
+function asHttps(listening: Listening): Listening {
+  return Object.assign(listening, { url: listening.url.replace(/^http:/, 'https:') })
 }
 
 const anyOf = { any: true }
@@ -44,7 +66,7 @@ const isAcme = (payload: Readonly<JwtPayload>) => payload.org === 'acme'
 function expressApp(name: string, express: typeof express5): AppFactory {
   return {
     name,
-    async start(verifier) {
+    async start(verifier, options = {}) {
       const counters = { handled: 0, created: 0 }
       const { requireJwt, requireScopes, requireClaims } = expressGuards
       const app = express()
@@ -91,7 +113,7 @@ function expressApp(name: string, express: typeof express5): AppFactory {
         requireScopes('read:orders'),
         done(() => ({ orders: [] })),
       )
-      const listening = await listen(app as never)
+      const listening = await listenWith(app, options.tls)
       return Object.assign(listening, counters, {
         get handled() {
           return counters.handled
@@ -107,7 +129,7 @@ function expressApp(name: string, express: typeof express5): AppFactory {
 function koaApp(name: string, Koa: typeof koa3): AppFactory {
   return {
     name,
-    async start(verifier) {
+    async start(verifier, options = {}) {
       const counters = { handled: 0, created: 0 }
       const { requireJwt, requireScopes, requireClaims } = koaGuards
       const app = new Koa()
@@ -147,7 +169,7 @@ function koaApp(name: string, Koa: typeof koa3): AppFactory {
       })
       app.use(router.routes())
       const handle = app.callback()
-      const listening = await listen((req, res) => void handle(req, res))
+      const listening = await listenWith((req, res) => void handle(req, res), options.tls)
       return Object.assign(listening, {
         get handled() {
           return counters.handled
@@ -163,10 +185,11 @@ function koaApp(name: string, Koa: typeof koa3): AppFactory {
 function fastifyApp(name: string, Fastify: typeof fastify5): AppFactory {
   return {
     name,
-    async start(verifier) {
+    async start(verifier, options = {}) {
       const counters = { handled: 0, created: 0 }
       const { requireScopes, requireClaims } = fastifyGuards
-      const app = Fastify()
+      // The HTTPS instance differs from the plain one only in its server's type.
+      const app: FastifyInstance = options.tls ? Fastify({ https: options.tls }) : Fastify()
       await app.register(jwtGate, { verifier })
       const onRequest = app.requireJwt
       app.get('/me', { onRequest }, (request) => {
@@ -208,7 +231,8 @@ function fastifyApp(name: string, Fastify: typeof fastify5): AppFactory {
         },
       )
       await app.ready()
-      const listening = await listen(app.server)
+      const served = await listen(app.server)
+      const listening = options.tls ? asHttps(served) : served
       return Object.assign(listening, {
         get handled() {
           return counters.handled

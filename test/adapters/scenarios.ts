@@ -5,12 +5,19 @@
 import assert from 'node:assert/strict'
 import { sign as cryptoSign } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
-import { createVerifier, type Verifier } from '../../src/index.js'
+import {
+  createVerifier,
+  type RequestLike,
+  type Verifier,
+  type CsrfOptions,
+} from '../../src/index.js'
+import { readHeader } from '../../src/request/headers.js'
 import { createTestIssuer, type TestIssuer } from '../../src/testing/index.js'
 import { bearer, send, type TestResponse } from '../helpers/http.js'
 import { keyPair } from '../helpers/keys.js'
 import { nowSeconds } from '../helpers/tokens.js'
-import type { AppFactory, RunningApp } from './apps.js'
+import { selfSignedCertificate } from '../helpers/tls.js'
+import type { AppFactory, RunningApp, StartOptions } from './apps.js'
 
 const audience = 'https://api.example.com'
 const realm = audience
@@ -256,6 +263,106 @@ export function runScenarios(factory: AppFactory): void {
           (await post({ origin: 'https://evil.example.com' }, false)).response.status,
           201,
         )
+      })
+
+      test('the whole origin counts: https:// on this plain-HTTP host and port is refused, X-Forwarded-Proto ignored', async () => {
+        const created = app.created
+        const otherScheme = app.url.replace(/^http:/, 'https:')
+        for (const headers of <Array<Record<string, string>>>[
+          { origin: otherScheme },
+          { referer: `${otherScheme}/page` },
+          { origin: otherScheme, 'x-forwarded-proto': 'https' },
+          { origin: app.url.replace(/:\d+$/, ':1') },
+        ]) {
+          const { response, token } = await post(headers)
+          assert.equal(response.status, 403, JSON.stringify(headers))
+          assert.match(String(response.headers['www-authenticate']), /error="invalid_request"/)
+          assert.ok(!response.body.includes(token))
+        }
+        assert.equal(app.created, created)
+      })
+    })
+
+    describe('CSRF: the public origin (csrf.origin) and TLS', () => {
+      const publicOrigin = 'https://api.example.com'
+      const tls = selfSignedCertificate()
+      const started: Array<{ app: RunningApp; verifier: Verifier }> = []
+      let configured: RunningApp
+      let computed: RunningApp
+      let secure: RunningApp
+      const cookieVerifier = (csrf: CsrfOptions) =>
+        createVerifier({
+          audience,
+          issuer: issuer.url,
+          jwksUri: issuer.jwksUri,
+          token: { cookie: 'access_token' },
+          csrf,
+        })
+      const start = async (csrf: CsrfOptions, options?: StartOptions) => {
+        const verifier = cookieVerifier(csrf)
+        const running = await factory.start(verifier, options)
+        started.push({ app: running, verifier })
+        return running
+      }
+      before(async () => {
+        // Behind a TLS-terminating proxy: plain HTTP here, https://api.example.com outside.
+        configured = await start({ origin: publicOrigin })
+        // Per request, from what the core reads (here a header the proxy is trusted to set).
+        computed = await start({
+          origin: (req: RequestLike) => `https://${String(readHeader(req, 'x-public-host'))}`,
+        })
+        // No option: the scheme comes from the socket, which is TLS.
+        secure = await start({}, { tls })
+      })
+      after(async () => {
+        for (const { app: running, verifier: own } of started) {
+          await running.close()
+          await own.close()
+        }
+      })
+      const postTo = async (target: RunningApp, headers: Record<string, string>) => {
+        const token = await issuer.sign({ scope: 'write:orders' })
+        const response = await send(`${target.url}/orders`, {
+          method: 'POST',
+          headers: { cookie: `access_token=${token}`, ...headers },
+          ca: tls.cert,
+        })
+        if (response.status !== 201) {
+          assert.equal(response.status, 403, response.body.slice(0, 200))
+          assert.match(String(response.headers['www-authenticate']), /error="invalid_request"/)
+          assert.ok(!response.body.includes(token))
+        }
+        return response.status
+      }
+
+      test('a configured public origin is the one same-origin compares against', async () => {
+        assert.equal(await postTo(configured, { origin: publicOrigin }), 201)
+        assert.equal(await postTo(configured, { referer: `${publicOrigin}/app` }), 201)
+        const created = configured.created
+        assert.equal(await postTo(configured, { origin: 'http://api.example.com' }), 403)
+        assert.equal(await postTo(configured, { origin: 'https://api.example.com:8443' }), 403)
+        // The Host-derived origin no longer counts once the public one is configured.
+        assert.equal(await postTo(configured, { origin: configured.url }), 403)
+        assert.equal(configured.created, created)
+      })
+
+      test('a public origin computed per request', async () => {
+        const ok = { origin: publicOrigin, 'x-public-host': 'api.example.com' }
+        assert.equal(await postTo(computed, ok), 201)
+        const created = computed.created
+        assert.equal(await postTo(computed, { ...ok, origin: 'http://api.example.com' }), 403)
+        assert.equal(await postTo(computed, { ...ok, 'x-public-host': 'evil.example.com' }), 403)
+        assert.equal(computed.created, created)
+      })
+
+      test('over TLS without the option: https:// on this host and port is same-origin, http:// is not', async () => {
+        assert.match(secure.url, /^https:/)
+        assert.equal(await postTo(secure, { origin: secure.url }), 201)
+        const created = secure.created
+        const plain = secure.url.replace(/^https:/, 'http:')
+        assert.equal(await postTo(secure, { origin: plain }), 403)
+        assert.equal(await postTo(secure, { referer: `${plain}/page` }), 403)
+        assert.equal(secure.created, created)
       })
     })
 

@@ -9,6 +9,7 @@ import {
   type RequestListener,
   type Server,
 } from 'node:http'
+import { request as httpsRequest } from 'node:https'
 import type { AddressInfo } from 'node:net'
 
 /** A server listening on 127.0.0.1. */
@@ -50,6 +51,8 @@ export interface TestRequest {
   method?: string
   headers?: Record<string, string> | string[]
   body?: string
+  /** For an `https:` URL: the certificate (PEM) to trust, such as a test's self-signed one. */
+  ca?: string
 }
 
 /**
@@ -67,10 +70,12 @@ export function send(url: string, options: TestRequest = {}): Promise<TestRespon
     ) {
       headers = ['Host', new URL(url).host, ...headers]
     }
-    const req = httpRequest(url, {
+    const tls = url.startsWith('https:')
+    const req = (tls ? httpsRequest : httpRequest)(url, {
       method: options.method ?? 'GET',
       headers,
       agent: false,
+      ...(tls ? { ca: options.ca } : {}),
     })
     req.on('error', reject)
     req.on('response', (res) => {
