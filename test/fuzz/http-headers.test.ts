@@ -206,10 +206,12 @@ describe('HTTP header fuzzing', () => {
       authorization: fc.array(authorization, { maxLength: 2 }),
       cookie: fc.array(cookie, { maxLength: 2 }),
       origin: fc.option(
-        // SELF stands for the app's own origin (its port is known only once it listens).
+        // SELF stands for the app's own origin (its port is known only once it listens);
+        // SELF-TLS for the same host and port with https, another origin.
         fc.constantFrom(
           ALLOWED_ORIGIN,
           'SELF',
+          'SELF-TLS',
           'https://evil.example',
           'null',
           '',
@@ -221,7 +223,13 @@ describe('HTTP header fuzzing', () => {
         nil: undefined,
       }),
       referer: fc.option(
-        fc.constantFrom(`${ALLOWED_ORIGIN}/page`, 'SELF/page', 'https://evil.example/', '::'),
+        fc.constantFrom(
+          `${ALLOWED_ORIGIN}/page`,
+          'SELF/page',
+          'SELF-TLS/page',
+          'https://evil.example/',
+          '::',
+        ),
         {
           nil: undefined,
         },
@@ -234,7 +242,8 @@ describe('HTTP header fuzzing', () => {
       t,
       fc.asyncProperty(request, async (generated) => {
         const { name, app } = apps[generated.app]!
-        const self = (value: string | undefined) => value?.replace('SELF', app.url)
+        const self = (value: string | undefined) =>
+          value?.replace('SELF-TLS', app.url.replace(/^http:/, 'https:')).replace('SELF', app.url)
         const r = { ...generated, origin: self(generated.origin), referer: self(generated.referer) }
         const headers: string[] = []
         for (const value of r.authorization) headers.push('authorization', value)
