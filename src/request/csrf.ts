@@ -95,7 +95,7 @@ function isTlsSocket(request: RequestLike): boolean {
 }
 
 /** `scheme://host[:port]` of a URL (default port dropped, host lowercased); undefined if none. */
-export function originOf(text: string): string | undefined {
+function originOf(text: string): string | undefined {
   let url: URL
   try {
     url = new URL(text)
