@@ -38,6 +38,7 @@ export type AuthErrorReason =
   | 'bad_signature'
   | 'invalid_claim'
   | 'missing_claim'
+  | 'unchecked_binding'
   | 'wrong_issuer'
   | 'wrong_audience'
   | 'expired'

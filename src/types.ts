@@ -188,6 +188,14 @@ export interface IssuerRules {
 export interface CommonVerifierOptions {
   /** Leeway for `exp`, `nbf` and `iat` checks. Default `0`. */
   clockTolerance?: Duration
+  /**
+   * A token bound to a key or a client certificate (`cnf.jkt`, RFC 9449; `cnf["x5t#S256"]`,
+   * RFC 8705) is refused (401, reason `unchecked_binding`) unless the binding is checked, because
+   * accepting it as a plain bearer token lets a stolen bound token work without its key.
+   * `'accept'` ignores bindings this verifier does not check (only when another layer, such as
+   * a gateway, checks them). Default `'refuse'`.
+   */
+  uncheckedBinding?: 'refuse' | 'accept'
   /** Maximum age of the token measured from its `iat` (which becomes required). Default: none. */
   maxTokenAge?: Duration
   /** Claims that must be present. `exp` is always required, whatever this says. */

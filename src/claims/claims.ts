@@ -20,7 +20,18 @@ export interface ClaimOptions {
   maxTokenAge: number | undefined
   requiredClaims: readonly string[]
   realm: Realm
+  /**
+   * The `cnf` confirmation methods (RFC 7800) this verifier checks or was told to ignore; a
+   * token bound by any other `cnf.jkt` / `cnf["x5t#S256"]` is refused.
+   */
+  acceptedBindings: ReadonlySet<BindingMethod>
 }
+
+/** The key-binding confirmation methods jwt-gate knows: DPoP (RFC 9449), mTLS (RFC 8705). */
+export type BindingMethod = 'jkt' | 'x5t#S256'
+
+/** Every binding method, in the order they are reported. */
+export const BINDING_METHODS: readonly BindingMethod[] = ['jkt', 'x5t#S256']
 
 /** The audience and time rules of one trusted issuer. */
 export interface IssuerClaimRules {
@@ -73,6 +84,8 @@ export function checkClaimShapes(payload: JwtPayload, options: ClaimOptions): vo
     throw fail('invalid_claim', 'The "scp" claim must be a string or an array of strings.')
   }
 
+  checkBinding(payload.cnf, options, fail)
+
   // Presence.
   if (exp === undefined)
     throw fail('missing_claim', 'The token has no "exp" claim; it must expire.')
@@ -81,6 +94,30 @@ export function checkClaimShapes(payload: JwtPayload, options: ClaimOptions): vo
   for (const claim of options.requiredClaims) {
     if (!Object.hasOwn(payload, claim)) {
       throw fail('missing_claim', `The token has no "${claim}" claim, which is required.`)
+    }
+  }
+}
+
+/**
+ * A token bound to a key or certificate (`cnf.jkt`, `cnf["x5t#S256"]`) only means something when
+ * the binding is checked: accepted as a plain bearer token, a stolen bound token would work
+ * without the key it is bound to — the very theft the binding exists to stop.
+ */
+function checkBinding(
+  cnf: unknown,
+  options: ClaimOptions,
+  fail: (reason: AuthErrorReason, message: string) => Error,
+): void {
+  if (cnf === undefined) return
+  if (typeof cnf !== 'object' || cnf === null || Array.isArray(cnf)) {
+    throw fail('invalid_claim', 'The "cnf" claim must be an object.')
+  }
+  for (const method of BINDING_METHODS) {
+    if (Object.hasOwn(cnf, method) && !options.acceptedBindings.has(method)) {
+      throw fail(
+        'unchecked_binding',
+        `The token is bound to a ${method === 'jkt' ? 'DPoP key' : 'client certificate'} (cnf.${method}), which this API does not check.`,
+      )
     }
   }
 }

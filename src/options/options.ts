@@ -14,6 +14,7 @@ import {
   type IssuerDefaults,
   type TrustConfig,
 } from '../issuers/issuer-settings.js'
+import { BINDING_METHODS, type BindingMethod } from '../claims/claims.js'
 import type { JwksCacheSettings } from '../keys/jwks-cache.js'
 import type { CsrfSettings } from '../request/csrf.js'
 import type { Denylist, IssuerResolver, VerifierOptions } from '../types.js'
@@ -23,6 +24,7 @@ import {
   falseOr,
   milliseconds,
   nonEmptyString,
+  oneOf,
   optional,
   positiveInteger,
   readTable,
@@ -46,6 +48,8 @@ export interface NormalizedOptions {
   /** Seconds, or undefined when `iat` age is not checked. */
   maxTokenAge: number | undefined
   requiredClaims: readonly string[]
+  /** Bindings (`cnf`) a token may carry: those checked, plus those the user chose to ignore. */
+  acceptedBindings: ReadonlySet<BindingMethod>
   headerToken: boolean
   cookieName: string | undefined
   csrf: CsrfSettings | false
@@ -140,6 +144,7 @@ export const OPTIONS = {
   maxTokenAge: row(optional(seconds)),
   requiredClaims: row(stringArray, []),
   typ: row(optional(nonEmptyString)),
+  uncheckedBinding: row(oneOf(['refuse', 'accept'] as const), 'refuse'),
   token: row(table({ header: row(boolean, true), cookie: row(optional(cookieName)) })),
   csrf: row(falseOr(table({ allowedOrigins: row(stringArray, []), origin: row(publicOrigin) }))),
   denylist: row(optional(denylist)),
@@ -184,6 +189,7 @@ export function normalizeOptions(options: VerifierOptions): NormalizedOptions {
     trusted,
     maxTokenAge: given.maxTokenAge,
     requiredClaims: given.requiredClaims,
+    acceptedBindings: new Set(given.uncheckedBinding === 'accept' ? BINDING_METHODS : []),
     headerToken,
     cookieName: cookie,
     csrf:

@@ -118,6 +118,16 @@ export const stringArray: Reader<string[]> = (value, name) => {
   return value.map((item: unknown) => nonEmptyString(item, name))
 }
 
+/** One of a fixed list of strings. */
+export function oneOf<T extends string>(choices: readonly T[]): Reader<T> {
+  return (value, name) => {
+    if (!choices.includes(value as T)) {
+      throw new TypeError(`${name} must be one of ${choices.map((c) => `'${c}'`).join(', ')}`)
+    }
+    return value as T
+  }
+}
+
 export const boolean: Reader<boolean> = (value, name) => {
   if (typeof value !== 'boolean') throw new TypeError(`${name} must be true or false`)
   return value

@@ -119,6 +119,26 @@ export function runScenarios(factory: AppFactory): void {
       await refused('/me', { headers: bearer(elsewhere) }, 401, 'invalid_token', elsewhere)
     })
 
+    test('a token bound to a DPoP key or a client certificate is not a bearer token: 401 invalid_token', async () => {
+      for (const cnf of [
+        { jkt: 'nYJoSDkP2TJBSt2ZXGvJ0VQ1ZHHtpl-NqeB4eAhuJBI' },
+        { 'x5t#S256': 'bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2' },
+      ]) {
+        const bound = await issuer.sign({ sub: 'alice', cnf })
+        const response = await refused(
+          '/me',
+          { headers: bearer(bound) },
+          401,
+          'invalid_token',
+          bound,
+        )
+        assert.match(
+          String(response.headers['www-authenticate']),
+          /bound to a (DPoP key|client certificate)/,
+        )
+      }
+    })
+
     test('insufficient scope: 403 with the required scope in the challenge', async () => {
       const token = await issuer.sign({ scope: 'write:orders profile' })
       const response = await refused(

@@ -156,6 +156,34 @@ describe('required claims and registered claim types', () => {
   })
 })
 
+describe('key- and certificate-bound tokens (cnf)', () => {
+  const jkt = { jkt: 'nYJoSDkP2TJBSt2ZXGvJ0VQ1ZHHtpl-NqeB4eAhuJBI' }
+  const x5t = { 'x5t#S256': 'bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2' }
+
+  test('a binding this verifier does not check is refused, whatever else the cnf holds', async () => {
+    const v = make()
+    await refuses(v, { cnf: jkt }, 'unchecked_binding')
+    await refuses(v, { cnf: x5t }, 'unchecked_binding')
+    await refuses(v, { cnf: { ...jkt, kid: 'k' } }, 'unchecked_binding')
+    await refuses(v, { cnf: 'bound' }, 'invalid_claim')
+    await refuses(v, { cnf: [jkt] }, 'invalid_claim')
+    // A confirmation method jwt-gate does not know binds nothing it could check.
+    await accepts(v, { cnf: { kid: 'k' } })
+    await accepts(v, {})
+  })
+
+  test("uncheckedBinding: 'accept' is the explicit opt-out; anything else is a TypeError", async () => {
+    const v = make({ uncheckedBinding: 'accept' })
+    await accepts(v, { cnf: jkt })
+    await accepts(v, { cnf: x5t })
+    await refuses(v, { cnf: 'bound' }, 'invalid_claim')
+    assert.throws(() => make({ uncheckedBinding: true as never }), {
+      name: 'TypeError',
+      message: "uncheckedBinding must be one of 'refuse', 'accept'",
+    })
+  })
+})
+
 function hmacTokenRaw(payloadJson: string): string {
   const input = `${Buffer.from('{"alg":"HS256"}').toString('base64url')}.${Buffer.from(payloadJson).toString('base64url')}`
   return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`
