@@ -3,19 +3,22 @@
  *
  * `requireJwt` verifies the request and sets `req.auth`; `requireScopes` and `requireClaims`
  * check it per route. Every failure goes to `next(err)` with an `AuthError`, whose `status` and
- * `headers` Express's own error handler (and yours) answer with.
+ * `headers` Express's own error handler (and yours) answer with; `jwtErrorHandler()` answers
+ * them as JSON instead of Express's HTML page.
  *
  * @example
  * ```ts
  * import express from 'express'
- * import { requireJwt, requireScopes } from 'jwt-gate/express'
+ * import { jwtErrorHandler, requireJwt, requireScopes } from 'jwt-gate/express'
  *
  * const app = express()
  * app.use(requireJwt({ issuer: 'https://id.example.com/', audience: 'https://api.example.com' }))
  * app.get('/orders', requireScopes('read:orders'), (req, res) => res.json({ sub: req.auth?.payload.sub }))
+ * app.use(jwtErrorHandler())
  * ```
  */
-import type { IncomingMessage } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { isAuthError } from '../src/errors.js'
 import { resolveGuard, type GuardOptions, type OptionsOrVerifier } from '../src/adapter-support.js'
 import {
   checkClaimPredicate,
@@ -110,6 +113,51 @@ export function requireClaims(predicate: ClaimPredicate): ExpressMiddleware {
       return next(error)
     }
     next()
+  }
+}
+
+/** An Express error-handling middleware (four parameters), typed structurally. */
+export type ExpressErrorHandler = (
+  error: unknown,
+  req: IncomingMessage,
+  res: ServerResponse,
+  next: (error?: unknown) => void,
+) => void
+
+/** The JSON body `jwtErrorHandler` answers with (the RFC 6750 §3 error attributes). */
+export interface JwtErrorBody {
+  /** The error code: `invalid_token`, `insufficient_scope`, `unauthorized`, … */
+  error: string
+  /** Which check failed, in words; never the token, never internals of a 503. */
+  error_description?: string
+}
+
+/**
+ * An Express error handler that answers jwt-gate's refusals as JSON: the `AuthError`'s status,
+ * its headers (`WWW-Authenticate`, `Retry-After`, `DPoP-Nonce`) and
+ * `{ error, error_description }`. No HTML page, no stack trace, nothing printed to the console;
+ * the token never appears. Any other error is passed on with `next(error)`, so your own handler
+ * (or Express's) still sees it. Add it after your routes.
+ *
+ * @example
+ * ```ts
+ * app.use(requireJwt({ issuer, audience }))
+ * app.get('/orders', requireScopes('read:orders'), listOrders)
+ * app.use(jwtErrorHandler())
+ * ```
+ */
+export function jwtErrorHandler(): ExpressErrorHandler {
+  // Four declared parameters: Express recognises an error handler by its arity.
+  return function jwtGateErrorHandler(error, _req, res, next) {
+    if (!isAuthError(error) || res.headersSent) return next(error)
+    const body: JwtErrorBody = { error: error.code, error_description: error.message }
+    const json = JSON.stringify(body)
+    res.statusCode = error.status
+    for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value)
+    res.setHeader('Content-Type', 'application/json; charset=utf-8')
+    res.setHeader('Content-Length', Buffer.byteLength(json))
+    res.setHeader('Cache-Control', 'no-store')
+    res.end(json)
   }
 }
 

@@ -5,10 +5,9 @@
  *
  * Run it: `node --import tsx examples/express.ts` (after `npm run build`).
  */
-import express, { type ErrorRequestHandler } from 'express'
+import express from 'express'
 import type { AddressInfo } from 'node:net'
-import { isAuthError } from 'jwt-gate'
-import { requireJwt, requireScopes } from 'jwt-gate/express'
+import { jwtErrorHandler, requireJwt, requireScopes } from 'jwt-gate/express'
 import { createTestIssuer, type TestIssuer } from 'jwt-gate/testing'
 
 export const AUDIENCE = 'https://api.example.com'
@@ -41,11 +40,7 @@ export async function startExpressExample(port = 0): Promise<RunningExample> {
   })
 
   // jwt-gate hands Express an AuthError carrying status and headers; answer it as JSON.
-  const onError: ErrorRequestHandler = (err, _req, res, next) => {
-    if (!isAuthError(err)) return next(err)
-    res.status(err.status).set(err.headers).json({ error: err.code, message: err.message })
-  }
-  app.use(onError)
+  app.use(jwtErrorHandler())
 
   const server = app.listen(port, '127.0.0.1')
   await new Promise((resolve) => server.once('listening', resolve))

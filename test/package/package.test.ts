@@ -21,7 +21,7 @@ const specifier = (subpath: string) =>
 // What each entry must export at run time.
 const EXPECTED: Record<string, string[]> = {
   'jwt-gate': ['createVerifier', 'AuthError', 'isAuthError'],
-  'jwt-gate/express': ['requireJwt', 'requireScopes', 'requireClaims'],
+  'jwt-gate/express': ['requireJwt', 'requireScopes', 'requireClaims', 'jwtErrorHandler'],
   'jwt-gate/koa': ['requireJwt', 'requireScopes', 'requireClaims'],
   'jwt-gate/fastify': ['default', 'requireScopes', 'requireClaims'],
   'jwt-gate/redis': ['redisDenylist'],
