@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup'
 
 /**
- * Six entries, two formats. Chunk splitting is on for CommonJS as well as ESM so each format
+ * Seven entries, two formats. Chunk splitting is on for CommonJS as well as ESM so each format
  * holds exactly one copy of the core: `AuthError` from `jwt-gate` is the very class the
  * adapters throw. Runtime dependencies and framework peers stay external.
  */
@@ -11,6 +11,7 @@ export default defineConfig({
     express: 'adapters/express.ts',
     koa: 'adapters/koa.ts',
     fastify: 'adapters/fastify.ts',
+    hono: 'adapters/hono.ts',
     testing: 'src/testing/index.ts',
     redis: 'src/redis/index.ts',
   },

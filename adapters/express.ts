@@ -19,7 +19,12 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { isAuthError } from '../src/errors.js'
-import { resolveGuard, type GuardOptions, type OptionsOrVerifier } from '../src/adapter-support.js'
+import {
+  authErrorBody,
+  resolveGuard,
+  type GuardOptions,
+  type OptionsOrVerifier,
+} from '../src/adapter-support.js'
 import {
   checkClaimPredicate,
   checkPredicate,
@@ -124,14 +129,6 @@ export type ExpressErrorHandler = (
   next: (error?: unknown) => void,
 ) => void
 
-/** The JSON body `jwtErrorHandler` answers with (the RFC 6750 §3 error attributes). */
-export interface JwtErrorBody {
-  /** The error code: `invalid_token`, `insufficient_scope`, `unauthorized`, … */
-  error: string
-  /** Which check failed, in words; never the token, never internals of a 503. */
-  error_description?: string
-}
-
 /**
  * An Express error handler that answers jwt-gate's refusals as JSON: the `AuthError`'s status,
  * its headers (`WWW-Authenticate`, `Retry-After`, `DPoP-Nonce`) and
@@ -150,8 +147,7 @@ export function jwtErrorHandler(): ExpressErrorHandler {
   // Four declared parameters: Express recognises an error handler by its arity.
   return function jwtGateErrorHandler(error, _req, res, next) {
     if (!isAuthError(error) || res.headersSent) return next(error)
-    const body: JwtErrorBody = { error: error.code, error_description: error.message }
-    const json = JSON.stringify(body)
+    const json = JSON.stringify(authErrorBody(error))
     res.statusCode = error.status
     for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value)
     res.setHeader('Content-Type', 'application/json; charset=utf-8')
@@ -163,5 +159,5 @@ export function jwtErrorHandler(): ExpressErrorHandler {
 
 export { AuthError, isAuthError } from '../src/errors.js'
 export type { AuthResult, Verifier, VerifierOptions } from '../src/types.js'
-export type { GuardOptions, OptionsOrVerifier } from '../src/adapter-support.js'
+export type { AuthErrorBody, GuardOptions, OptionsOrVerifier } from '../src/adapter-support.js'
 export type { ClaimPredicate, ScopeArguments, ScopeOptions } from '../src/guards/guards.js'

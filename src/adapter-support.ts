@@ -3,6 +3,7 @@
  * verifier, settle the guard's `credentialsRequired`, and reach the verifier's fast path. Kept
  * in the core so each adapter stays a thin translation layer.
  */
+import type { AuthError } from './errors.js'
 import { createVerifier, fastPathOf } from './verifier.js'
 import type { AuthResult, RequestLike, Verifier, VerifierOptions } from './types.js'
 
@@ -72,4 +73,17 @@ export function resolveGuard(
     ? (request: RequestLike) => fastPath(request, credentialsRequired)
     : (request: RequestLike) => verifier.verifyRequest(request, { credentialsRequired })
   return { verifier, credentialsRequired, authenticate }
+}
+
+/** The JSON body jwt-gate's adapters answer a refusal with (the RFC 6750 §3 error attributes). */
+export interface AuthErrorBody {
+  /** The error code: `invalid_token`, `insufficient_scope`, `unauthorized`, … */
+  error: string
+  /** Which check failed, in words; never the token, never the internals of a 503. */
+  error_description: string
+}
+
+/** The JSON body for a refusal; `AuthError` messages are safe to send (see errors.ts). */
+export function authErrorBody(error: AuthError): AuthErrorBody {
+  return { error: error.code, error_description: error.message }
 }

@@ -7,6 +7,8 @@
  */
 export { createVerifier } from './verifier.js'
 export { AuthError, isAuthError } from './errors.js'
+export { assertClaims, assertScopes, type AssertOptions } from './guards/assert.js'
+export type { ClaimPredicate, ScopeOptions } from './guards/guards.js'
 export type { AuthErrorCode, AuthErrorReason, AuthErrorStatus } from './errors.js'
 export { CHANNELS } from './events.js'
 export type {

@@ -10,10 +10,15 @@
  *   POST /orders     → requireScopes('write:orders'); counts a side effect
  *   GET  /optional   → requireJwt(verifier, { credentialsRequired: false }) → { sub | null }
  *   GET  /optional/orders → the same, then requireScopes('read:orders')
+ *
+ * Hono runs on @hono/node-server, so its guards see a Fetch `Request` (the path every Fetch
+ * runtime takes) while the table speaks the same HTTP to it.
  */
 import type { RequestListener } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import KoaRouter from '@koa/router'
+import { createAdaptorServer } from '@hono/node-server'
+import { Hono } from 'hono'
 import express5 from 'express'
 import express4 from 'express4'
 import fastify5, { type FastifyInstance } from 'fastify'
@@ -23,7 +28,9 @@ import koa2 from 'koa2'
 import type { JwtPayload, Verifier } from '../../src/index.js'
 import * as expressGuards from '../../adapters/express.js'
 import jwtGate, * as fastifyGuards from '../../adapters/fastify.js'
+import * as honoGuards from '../../adapters/hono.js'
 import * as koaGuards from '../../adapters/koa.js'
+import type { Server } from 'node:http'
 import { listen, type Listening } from '../helpers/http.js'
 import type { TestCertificate } from '../helpers/tls.js'
 
@@ -248,6 +255,57 @@ function fastifyApp(name: string, Fastify: typeof fastify5): AppFactory {
   }
 }
 
+function honoApp(name: string): AppFactory {
+  return {
+    name,
+    async start(verifier) {
+      const counters = { handled: 0, created: 0 }
+      const { requireJwt, requireScopes, requireClaims } = honoGuards
+      const app = new Hono()
+      const guard = requireJwt(verifier)
+      app.get('/me', guard, (c) => {
+        counters.handled++
+        return c.json({ sub: c.get('auth').payload.sub }) // typed: set by the guard
+      })
+      app.get('/orders', guard, requireScopes('read:orders'), (c) => {
+        counters.handled++
+        return c.json({ orders: [] })
+      })
+      app.get('/any', guard, requireScopes('a', 'b', anyOf), (c) => {
+        counters.handled++
+        return c.json({ ok: true })
+      })
+      app.get('/claims', guard, requireClaims(isAcme), (c) => {
+        counters.handled++
+        return c.json({ ok: true })
+      })
+      app.post('/orders', guard, requireScopes('write:orders'), (c) => {
+        counters.handled++
+        counters.created++
+        return c.json({ created: true }, 201)
+      })
+      const optional = requireJwt(verifier, { credentialsRequired: false })
+      app.get('/optional', optional, (c) => {
+        counters.handled++
+        return c.json({ sub: c.get('auth')?.payload.sub ?? null })
+      })
+      app.get('/optional/orders', optional, requireScopes('read:orders'), (c) => {
+        counters.handled++
+        return c.json({ orders: [] })
+      })
+      const listening = await listen(createAdaptorServer({ fetch: app.fetch }) as Server)
+      return Object.assign(listening, {
+        get handled() {
+          return counters.handled
+        },
+        get created() {
+          return counters.created
+        },
+      })
+    },
+  }
+}
+
 /** Every framework and major version the adapters support. */
 export const APPS: AppFactory[] = [
   expressApp('express@5', express5),
@@ -256,4 +314,5 @@ export const APPS: AppFactory[] = [
   koaApp('koa@2', koa2),
   fastifyApp('fastify@5', fastify5),
   fastifyApp('fastify@4', fastify4 as unknown as typeof fastify5),
+  honoApp('hono@4'),
 ]
