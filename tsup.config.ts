@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup'
 
 /**
- * Seven entries, two formats. Chunk splitting is on for CommonJS as well as ESM so each format
+ * Eight entries, two formats. Chunk splitting is on for CommonJS as well as ESM so each format
  * holds exactly one copy of the core: `AuthError` from `jwt-gate` is the very class the
  * adapters throw. Runtime dependencies and framework peers stay external.
  */
@@ -12,6 +12,7 @@ export default defineConfig({
     koa: 'adapters/koa.ts',
     fastify: 'adapters/fastify.ts',
     hono: 'adapters/hono.ts',
+    otel: 'src/otel/index.ts',
     testing: 'src/testing/index.ts',
     redis: 'src/redis/index.ts',
   },

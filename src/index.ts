@@ -10,9 +10,11 @@ export { AuthError, isAuthError } from './errors.js'
 export { assertClaims, assertScopes, type AssertOptions } from './guards/assert.js'
 export type { ClaimPredicate, ScopeOptions } from './guards/guards.js'
 export type { AuthErrorCode, AuthErrorReason, AuthErrorStatus } from './errors.js'
-export { CHANNELS } from './events.js'
+export { CHANNELS, VERIFICATION_TRACING_CHANNEL, subscribe } from './events.js'
 export type {
   DenylistEvent,
+  EventMap,
+  VerificationContext,
   JwksEvent,
   JwksTrigger,
   RejectedEvent,

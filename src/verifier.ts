@@ -24,7 +24,13 @@ import {
   type AuthError,
 } from './errors.js'
 import { rememberRealm } from './guards/realm.js'
-import { hasVerifiedSubscribers, publishRejection, publishVerified } from './events.js'
+import {
+  hasVerificationTracing,
+  hasVerifiedSubscribers,
+  publishRejection,
+  publishVerified,
+  traceVerification,
+} from './events.js'
 import { extractToken } from './request/extract.js'
 import type { KeySource } from './keys/key-source.js'
 import { createFixedSelector, createResolverSelector, type Trust } from './issuers/select.js'
@@ -236,13 +242,18 @@ export function createVerifier(options: VerifierOptions): Verifier {
   }
 
   /** (1)–(3) for one request, synchronous when it can be; every refusal is published. */
-  const authenticate: Authenticate = (request, credentialsRequired) => {
+  const authenticateNow: Authenticate = (request, credentialsRequired) => {
     try {
       return publishingRejection(verifyRequestNow(request, credentialsRequired), realm)
     } catch (error) {
       throw publishedAuthError(error, realm)
     }
   }
+  // Traced (durations, spans) only while someone subscribes: otherwise no wrapper at all.
+  const authenticate: Authenticate = (request, credentialsRequired) =>
+    hasVerificationTracing()
+      ? traceVerification(() => authenticateNow(request, credentialsRequired))
+      : authenticateNow(request, credentialsRequired)
 
   const verifier: Verifier = {
     verify(token: string): Promise<AuthResult> {
@@ -251,7 +262,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
           throw invalidToken(realm, 'malformed', 'The token must be a string.')
         })
       }
-      return runAsPromise(realm, () => verifyToken(token))
+      const run = () => runAsPromise(realm, () => verifyToken(token))
+      return hasVerificationTracing() ? (traceVerification(run) as Promise<AuthResult>) : run()
     },
     verifyRequest(request: RequestLike, requestOptions?: VerifyRequestOptions) {
       const required = requestOptions?.credentialsRequired ?? true

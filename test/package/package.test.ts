@@ -25,6 +25,7 @@ const EXPECTED: Record<string, string[]> = {
   'jwt-gate/koa': ['requireJwt', 'requireScopes', 'requireClaims'],
   'jwt-gate/fastify': ['default', 'requireScopes', 'requireClaims'],
   'jwt-gate/hono': ['requireJwt', 'requireScopes', 'requireClaims'],
+  'jwt-gate/otel': ['instrument'],
   'jwt-gate/redis': ['redisDenylist'],
   'jwt-gate/testing': ['createTestIssuer'],
 }
@@ -49,6 +50,7 @@ before(async () => {
     'koa',
     'fastify',
     'hono',
+    '@opentelemetry',
     'ioredis',
     'redis',
     '@types',
