@@ -179,7 +179,7 @@ export function redisDenylist(options: RedisDenylistOptions): RedisDenylist {
       return replica.isRevoked(payload)
     },
 
-    async revoke(token: TokenRevocation): Promise<void> {
+    async revoke(token: TokenRevocation | Readonly<JwtPayload>): Promise<void> {
       const { jti, exp } = (token ?? {}) as Partial<TokenRevocation>
       if (typeof jti !== 'string' || jti.length === 0 || jti.length > MAX_ID_LENGTH) {
         throw new TypeError(

@@ -137,6 +137,11 @@ export interface RedisDenylist {
    */
   revoke(token: TokenRevocation): Promise<void>
   /**
+   * The same for a verified payload (`req.auth.payload`): `exp` is always there; a token
+   * without `jti` is a `TypeError` (use `revokeSubject` for those).
+   */
+  revoke(payload: Readonly<JwtPayload>): Promise<void>
+  /**
    * Refuse every token of `sub` issued at or before `options.before` (default now), in whole
    * seconds; a token of that subject without `iat` is refused too. Later tokens pass. Kept
    * for `maxTokenLifetime` after `before`.
