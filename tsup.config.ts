@@ -23,7 +23,12 @@ export default defineConfig({
   dts: true,
   sourcemap: true,
   clean: true,
-  treeshake: true,
+  // esbuild already tree-shakes while bundling. tsup's `treeshake: true` adds a second pass
+  // through Rollup that re-emits every chunk and warns about `dist/fastify.cjs` having named and
+  // default exports — which it has on purpose (API.md: the plugin is the default export, the
+  // guards are named; CommonJS users write `require('jwt-gate/fastify').default` or take the
+  // named `jwtGate`). test/package checks both formats load with the same exports.
+  treeshake: false,
   outDir: 'dist',
   // Keep `node:crypto` rather than `crypto`: unambiguous, and what Deno and Bun expect.
   removeNodeProtocol: false,

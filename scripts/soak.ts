@@ -42,7 +42,7 @@ import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Response } from 'express'
-import { generateKeyPairSafelySync } from '../src/testing/key-generation.js'
+import { generateKeyPairSafelySync } from '../src/testing/key-generation-sync.js'
 
 // ---------------------------------------------------------------------------------------------
 // Shared between the two roles.
@@ -454,7 +454,7 @@ async function runMain(): Promise<void> {
 
   // Keys: what the identity provider signs with, and a stranger's key.
   const keyOf = (kid: string) => {
-    // Not generateKeyPairSync + export: that can deadlock Node 20 (src/testing/key-generation.ts).
+    // Not generateKeyPairSync + export: that can deadlock Node 20 (src/testing/key-generation-sync.ts).
     const pair = generateKeyPairSafelySync(
       alg === 'EdDSA'
         ? { type: 'ed25519' }

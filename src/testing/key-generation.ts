@@ -10,13 +10,7 @@
  * Here the job hands out DER bytes instead, and the KeyObjects are imported from them: they
  * have locks of their own that no job ever touches.
  */
-import {
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPair,
-  generateKeyPairSync,
-  type KeyObject,
-} from 'node:crypto'
+import { createPrivateKey, createPublicKey, generateKeyPair, type KeyObject } from 'node:crypto'
 
 /** What to generate: RSA of a modulus length, an EC curve, or Ed25519. */
 export type KeyPairSpec =
@@ -28,7 +22,7 @@ export interface GeneratedKeyPair {
   privateKey: KeyObject
 }
 
-const ENCODINGS = {
+export const ENCODINGS = {
   publicKeyEncoding: { type: 'spki', format: 'der' },
   privateKeyEncoding: { type: 'pkcs8', format: 'der' },
 } as const
@@ -50,25 +44,14 @@ export function generateKeyPairSafely(spec: KeyPairSpec): Promise<GeneratedKeyPa
   })
 }
 
-/** Generate a key pair synchronously (for test set-up that cannot await). */
-export function generateKeyPairSafelySync(spec: KeyPairSpec): GeneratedKeyPair {
-  const { type, ...parameters } = spec
-  const { publicKey, privateKey } = (generateKeyPairSync as unknown as GenerateSync)(type, {
-    ...parameters,
-    ...ENCODINGS,
-  })
-  return imported(publicKey, privateKey)
-}
-
 type GenerateWithCallback = (
   type: string,
   options: object,
   callback: (error: Error | null, publicKey: Buffer, privateKey: Buffer) => void,
 ) => void
 
-type GenerateSync = (type: string, options: object) => { publicKey: Buffer; privateKey: Buffer }
-
-function imported(publicDer: Buffer, privateDer: Buffer): GeneratedKeyPair {
+/** Import both halves from DER (see above for why). */
+export function imported(publicDer: Buffer, privateDer: Buffer): GeneratedKeyPair {
   return {
     publicKey: createPublicKey({ key: publicDer, format: 'der', type: 'spki' }),
     privateKey: createPrivateKey({ key: privateDer, format: 'der', type: 'pkcs8' }),

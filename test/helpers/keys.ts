@@ -3,7 +3,7 @@
  */
 import type { KeyObject } from 'node:crypto'
 import type { JsonWebKey } from '../../src/index.js'
-import { generateKeyPairSafelySync } from '../../src/testing/key-generation.js'
+import { generateKeyPairSafelySync } from '../../src/testing/key-generation-sync.js'
 
 /** A key pair with its public JWK. */
 export interface TestKeyPair {
