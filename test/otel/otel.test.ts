@@ -20,7 +20,15 @@ import {
   InMemorySpanExporter,
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base'
-import { SpanStatusCode } from '@opentelemetry/api'
+import { AsyncLocalStorage } from 'node:async_hooks'
+import {
+  context as otelContext,
+  ROOT_CONTEXT,
+  SpanStatusCode,
+  trace,
+  type Context,
+  type ContextManager,
+} from '@opentelemetry/api'
 import { CHANNELS, createVerifier, type DenylistEvent, type Verifier } from '../../src/index.js'
 import { createTestIssuer, type TestIssuer } from '../../src/testing/index.js'
 import { instrument, type Instrumentation } from '../../src/otel/index.js'
@@ -190,6 +198,36 @@ describe('jwt-gate/otel', () => {
     )
     for (const token of tokens) assert.ok(!recorded.includes(token))
     assert.ok(!recorded.includes('alice'), 'no subject in spans')
+  })
+
+  test('the span is a child of the active span (the HTTP server span in an app)', async () => {
+    // What @opentelemetry/context-async-hooks does, in a few lines: the active context follows
+    // the async call chain.
+    const storage = new AsyncLocalStorage<Context>()
+    const manager: ContextManager = {
+      active: () => storage.getStore() ?? ROOT_CONTEXT,
+      with: (ctx, fn, thisArg, ...args) => storage.run(ctx, () => fn.call(thisArg, ...args)),
+      bind: (_ctx, target) => target,
+      enable() {
+        return this
+      },
+      disable() {
+        return this
+      },
+    }
+    assert.ok(otelContext.setGlobalContextManager(manager))
+    try {
+      const parent = tracerProvider.getTracer('test').startSpan('GET /orders')
+      const token = await issuer.sign({ sub: 'dave' })
+      await otelContext.with(trace.setSpan(ROOT_CONTEXT, parent), () => verifier.verify(token))
+      parent.end()
+      const child = spanExporter.getFinishedSpans().at(-2)!
+      assert.equal(child.name, 'jwt-gate verify')
+      assert.equal(child.parentSpanContext?.spanId, parent.spanContext().spanId)
+      assert.equal(child.spanContext().traceId, parent.spanContext().traceId)
+    } finally {
+      otelContext.disable()
+    }
   })
 
   test('close() stops recording', async () => {
