@@ -3,8 +3,18 @@
 import express from 'express'
 import Koa from 'koa'
 import Fastify from 'fastify'
-import { createVerifier, AuthError, type AuthResult, type VerifierOptions } from 'jwt-gate'
-import { requireJwt, requireScopes } from 'jwt-gate/express'
+import { Hono } from 'hono'
+import {
+  createVerifier,
+  subscribe,
+  AuthError,
+  type AuthErrorReason,
+  type AuthResult,
+  type VerifierOptions,
+} from 'jwt-gate'
+import { jwtErrorHandler, requireJwt, requireScopes } from 'jwt-gate/express'
+import { requireJwt as honoJwt, requireScopes as honoScopes } from 'jwt-gate/hono'
+import { instrument } from 'jwt-gate/otel'
 import { requireJwt as koaJwt } from 'jwt-gate/koa'
 import jwtGate, { requireClaims } from 'jwt-gate/fastify'
 import { redisDenylist } from 'jwt-gate/redis'
@@ -31,6 +41,27 @@ app.get('/', requireScopes('read'), (req, res) => {
   const auth: AuthResult | undefined = req.auth
   res.json({ sub, token: auth?.token })
 })
+
+app.use(jwtErrorHandler())
+
+const hono = new Hono()
+const honoVerifier = createVerifier(options)
+hono.get('/inline', honoJwt(honoVerifier), honoScopes('read'), (c) => {
+  const auth: AuthResult = c.get('auth') // set by the inline guard
+  return c.json({ sub: auth.payload.sub })
+})
+hono.get('/optional', honoJwt(honoVerifier, { credentialsRequired: false }), (c) => {
+  // @ts-expect-error absent on an anonymous request
+  const auth: AuthResult = c.get('auth')
+  return c.json({ sub: auth.payload.sub })
+})
+
+const stopListening = subscribe('rejected', (event) => {
+  const reason: AuthErrorReason = event.reason
+  void reason
+})
+stopListening()
+instrument({ spans: true }).close()
 
 const koa = new Koa()
 koa.use(koaJwt(createVerifier(options)))
