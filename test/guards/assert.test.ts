@@ -33,9 +33,9 @@ describe('assertScopes and assertClaims on a Fetch Request', () => {
     })
   const refusedWith = (status: number, code: string, challenge: RegExp) => (error: unknown) => {
     assert.ok(isAuthError(error))
-    assert.equal((error).status, status)
-    assert.equal((error).code, code)
-    assert.match((error).headers['WWW-Authenticate'] ?? '', challenge)
+    assert.equal(error.status, status)
+    assert.equal(error.code, code)
+    assert.match(error.headers['WWW-Authenticate'] ?? '', challenge)
     return true
   }
 
