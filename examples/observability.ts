@@ -15,19 +15,11 @@
  * Run it: `node --import tsx examples/observability.ts` (after `npm run build`), then call the
  * printed curl lines and read http://127.0.0.1:<port>/metrics.
  */
-import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import type { AddressInfo } from 'node:net'
 import express, { type ErrorRequestHandler } from 'express'
 import { pino, type DestinationStream, type Logger } from 'pino'
 import { Counter, Registry } from 'prom-client'
-import {
-  CHANNELS,
-  isAuthError,
-  type DenylistEvent,
-  type JwksEvent,
-  type RejectedEvent,
-  type VerifiedEvent,
-} from 'jwt-gate'
+import { isAuthError, subscribe } from 'jwt-gate'
 import { requireJwt } from 'jwt-gate/express'
 import { createTestIssuer, type TestIssuer } from 'jwt-gate/testing'
 
@@ -70,59 +62,43 @@ export function instrumentJwtGate({
   })
   const log = logger.child({ component: 'jwt-gate' })
 
-  const handlers: Array<[string, (message: unknown) => void]> = [
-    [
-      CHANNELS.verified,
-      (message) => {
-        const event = message as VerifiedEvent
-        verified.inc({ cached: String(event.cached) })
-        log.debug({ event: 'verified', ...event }, 'token verified')
-      },
-    ],
-    [
-      CHANNELS.rejected,
-      (message) => {
-        const event = message as RejectedEvent
-        rejected.inc({ reason: event.reason, status: String(event.status) })
-        // A 503 means our key source or denylist is failing: that is ours to fix, not the client's.
-        const level = event.status >= 500 ? 'error' : 'info'
-        log[level]({ event: 'rejected', ...event }, `request refused: ${event.reason}`)
-      },
-    ],
-    [
-      CHANNELS.jwks,
-      (message) => {
-        const event = message as JwksEvent
-        jwks.inc({ type: event.type })
-        const level =
-          event.type === 'failed' || event.type === 'discovery-failed'
-            ? 'error'
-            : event.type === 'stale-served' || event.type === 'key-skipped'
-              ? 'warn'
-              : event.type === 'cooldown'
-                ? 'debug'
-                : 'info'
-        log[level]({ ...event, event: `jwks ${event.type}` }, `jwks ${event.type}`)
-      },
-    ],
-    [
-      CHANNELS.denylist,
-      (message) => {
-        const event = message as DenylistEvent
-        denylist.inc({ type: event.type })
-        const level =
-          event.type === 'stale' || event.type === 'sync-error'
-            ? 'error'
-            : event.type === 'warning'
-              ? 'warn'
+  // jwt-gate's `subscribe` types each event (node:diagnostics_channel's hands over `unknown`).
+  const stops = [
+    subscribe('verified', (event) => {
+      verified.inc({ cached: String(event.cached) })
+      log.debug({ event: 'verified', ...event }, 'token verified')
+    }),
+    subscribe('rejected', (event) => {
+      rejected.inc({ reason: event.reason, status: String(event.status) })
+      // A 503 means our key source or denylist is failing: that is ours to fix, not the client's.
+      const level = event.status >= 500 ? 'error' : 'info'
+      log[level]({ event: 'rejected', ...event }, `request refused: ${event.reason}`)
+    }),
+    subscribe('jwks', (event) => {
+      jwks.inc({ type: event.type })
+      const level =
+        event.type === 'failed' || event.type === 'discovery-failed'
+          ? 'error'
+          : event.type === 'stale-served' || event.type === 'key-skipped'
+            ? 'warn'
+            : event.type === 'cooldown'
+              ? 'debug'
               : 'info'
-        log[level]({ ...event, event: `denylist ${event.type}` }, `denylist ${event.type}`)
-      },
-    ],
+      log[level]({ ...event, event: `jwks ${event.type}` }, `jwks ${event.type}`)
+    }),
+    subscribe('denylist', (event) => {
+      denylist.inc({ type: event.type })
+      const level =
+        event.type === 'stale' || event.type === 'sync-error'
+          ? 'error'
+          : event.type === 'warning'
+            ? 'warn'
+            : 'info'
+      log[level]({ ...event, event: `denylist ${event.type}` }, `denylist ${event.type}`)
+    }),
   ]
-  for (const [name, handler] of handlers) subscribe(name, handler)
   return () => {
-    for (const [name, handler] of handlers) unsubscribe(name, handler)
+    for (const stop of stops) stop()
   }
 }
 
