@@ -35,7 +35,7 @@ import {
   type ClaimPredicate,
   type ScopeArguments,
 } from '../src/guards/guards.js'
-import type { AuthResult, Verifier } from '../src/types.js'
+import type { AuthResult, Verifier, VerifierOptions } from '../src/types.js'
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -72,6 +72,10 @@ export type JwtMiddleware<E extends JwtEnv | OptionalJwtEnv = JwtEnv> = Middlewa
 export function requireJwt(
   optionsOrVerifier: OptionsOrVerifier,
   guardOptions: GuardOptions & { credentialsRequired: false },
+): JwtMiddleware<OptionalJwtEnv>
+export function requireJwt(
+  options: VerifierOptions & { credentialsRequired: false },
+  guardOptions?: GuardOptions,
 ): JwtMiddleware<OptionalJwtEnv>
 export function requireJwt(
   optionsOrVerifier: OptionsOrVerifier,

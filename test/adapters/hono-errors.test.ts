@@ -25,6 +25,26 @@ describe('jwt-gate/hono errors', () => {
     await issuer.close()
   })
 
+  test("types: c.get('auth') is set after an inline guard, possibly absent when optional", () => {
+    const app = new Hono()
+    app.get('/inline', requireJwt(verifier), (c) => c.json(c.get('auth').payload))
+    app.get('/optional', requireJwt(verifier, { credentialsRequired: false }), (c) =>
+      // @ts-expect-error absent on an anonymous request
+      c.json(c.get('auth').payload),
+    )
+    const inOptions = {
+      issuer: issuer.url,
+      audience,
+      jwksUri: issuer.jwksUri,
+      credentialsRequired: false as const,
+    }
+    const optional = requireJwt(inOptions)
+    // @ts-expect-error the same when credentialsRequired: false sits in the options
+    app.get('/optional2', optional, (c) => c.json(c.get('auth').payload))
+    assert.equal(typeof optional.verifier.close, 'function')
+    return optional.verifier.close()
+  })
+
   test("Hono's default handling: the AuthError's status, headers and a JSON body", async () => {
     const app = new Hono()
     app.get('/orders', requireJwt(verifier), requireScopes('read:orders'), (c) => c.json([]))
