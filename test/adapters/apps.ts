@@ -17,7 +17,7 @@
 import type { RequestListener } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import KoaRouter from '@koa/router'
-import { createAdaptorServer } from '@hono/node-server'
+import { getRequestListener } from '@hono/node-server'
 import { Hono } from 'hono'
 import express5 from 'express'
 import express4 from 'express4'
@@ -30,7 +30,6 @@ import * as expressGuards from '../../adapters/express.js'
 import jwtGate, * as fastifyGuards from '../../adapters/fastify.js'
 import * as honoGuards from '../../adapters/hono.js'
 import * as koaGuards from '../../adapters/koa.js'
-import type { Server } from 'node:http'
 import { listen, type Listening } from '../helpers/http.js'
 import type { TestCertificate } from '../helpers/tls.js'
 
@@ -258,7 +257,7 @@ function fastifyApp(name: string, Fastify: typeof fastify5): AppFactory {
 function honoApp(name: string): AppFactory {
   return {
     name,
-    async start(verifier) {
+    async start(verifier, options = {}) {
       const counters = { handled: 0, created: 0 }
       const { requireJwt, requireScopes, requireClaims } = honoGuards
       const app = new Hono()
@@ -293,7 +292,8 @@ function honoApp(name: string): AppFactory {
         counters.handled++
         return c.json({ orders: [] })
       })
-      const listening = await listen(createAdaptorServer({ fetch: app.fetch }) as Server)
+      const listener = getRequestListener(app.fetch)
+      const listening = await listenWith((req, res) => void listener(req, res), options.tls)
       return Object.assign(listening, {
         get handled() {
           return counters.handled
