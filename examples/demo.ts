@@ -6,7 +6,8 @@
  *
  * PORT picks the API port, BROWSER_PORT the browser demo's (default: free ones).
  */
-import { startBrowserDemo, startCrossOriginPage } from './browser/server.js'
+import { startCrossOriginPage } from './browser/cross-origin-page.js'
+import { startBrowserDemo } from './browser/server.js'
 import { startExpressExample } from './express.js'
 
 const example = await startExpressExample(Number(process.env.PORT ?? 0))

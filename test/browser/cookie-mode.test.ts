@@ -26,13 +26,11 @@ import { after, before, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import {
-  DEMO_AUDIENCE,
-  startBrowserDemo,
   startCrossOriginPage,
-  type ApiLogEntry,
-  type BrowserDemo,
   type CrossOriginPage,
-} from '../../examples/browser/server.js'
+} from '../../examples/browser/cross-origin-page.js'
+import type { ApiLogEntry } from '../../examples/browser/request-log.js'
+import { DEMO_AUDIENCE, startBrowserDemo, type BrowserDemo } from '../../examples/browser/server.js'
 
 /**
  * The little of the page's DOM that the functions run inside the page use. The project compiles
