@@ -14,7 +14,8 @@ import { afterEach, beforeEach, describe, mock, test } from 'node:test'
 import fc from 'fast-check'
 import { createVerifier, isAuthError, type AuthResult } from '../../src/index.js'
 import { checkScopes, parseScopes } from '../../src/guards/guards.js'
-import { SECRET, checkProperty, outcomeOf } from './support.js'
+import { checkProperty, outcomeOf } from './harness.js'
+import { SECRET } from './token-families.js'
 
 const NOW = 1_900_000_000
 const ISSUERS = ['https://id.example.com/', 'urn:issuer:two']

@@ -13,15 +13,9 @@ import { after, before, describe, test } from 'node:test'
 import fc from 'fast-check'
 import { createVerifier, type Verifier } from '../../src/index.js'
 import { APPS, type RunningApp } from '../adapters/apps.js'
-import {
-  AUDIENCE,
-  ISSUER,
-  checkProperty,
-  keyRing,
-  mutationOf,
-  tokenFamilies,
-  type TokenFamily,
-} from './support.js'
+import { checkProperty } from './harness.js'
+import { mutationOf } from './mutations.js'
+import { AUDIENCE, ISSUER, keyRing, tokenFamilies, type TokenFamily } from './token-families.js'
 
 // Express's default error handler logs every error's stack unless NODE_ENV is 'test'; apps read
 // it when they are created (below), not when express is imported.

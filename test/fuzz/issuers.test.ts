@@ -12,7 +12,7 @@ import { after, before, test } from 'node:test'
 import fc from 'fast-check'
 import { createVerifier, isAuthError, type Verifier } from '../../src/index.js'
 import { createTestIssuer, type TestIssuer } from '../../src/testing/index.js'
-import { checkProperty, outcomeOf } from './support.js'
+import { checkProperty, outcomeOf } from './harness.js'
 
 const AUDIENCE = 'https://api.example.com'
 const TENANTS = ['1a2b3c4d-2222-4333-8444-555555555555', 'aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee']

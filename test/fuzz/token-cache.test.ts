@@ -21,7 +21,8 @@ import {
   type VerifiedEvent,
 } from '../../src/index.js'
 import { hmacToken } from '../helpers/tokens.js'
-import { ATTACKER_SECRET, AUDIENCE, ISSUER, SECRET, checkProperty, outcomeOf } from './support.js'
+import { checkProperty, outcomeOf } from './harness.js'
+import { ATTACKER_SECRET, AUDIENCE, ISSUER, SECRET } from './token-families.js'
 
 const T0 = 1_900_000_000 // whole seconds
 

@@ -23,22 +23,20 @@ import { isUtf8 } from 'node:buffer'
 import fc from 'fast-check'
 import { createVerifier, isAuthError, type Verifier } from '../../src/index.js'
 import { createTestIssuer, type TestIssuer } from '../../src/testing/index.js'
+import { isNonCanonicalTwin, nonCanonicalSpellings } from './canonical.js'
+import { checkProperty, outcomeOf } from './harness.js'
+import { mutationOf } from './mutations.js'
 import {
   AUDIENCE,
   ISSUER,
   SECRET,
-  checkProperty,
-  isNonCanonicalTwin,
   keyRing,
-  mutationOf,
-  nonCanonicalSpellings,
-  outcomeOf,
   publicKeyOf,
   signTrusted,
   tokenFamilies,
   validClaims,
   type TokenFamily,
-} from './support.js'
+} from './token-families.js'
 
 interface Target {
   family: TokenFamily
