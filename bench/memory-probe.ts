@@ -5,8 +5,8 @@
  *
  *   node --expose-gc --import tsx bench/memory-probe.ts <cacheSize> <distinctTokens>
  */
-import { createHmac } from 'node:crypto'
 import { createVerifier } from 'jwt-gate'
+import { hmacToken } from '../test/helpers/tokens.js'
 
 const [cacheSize = 10_000, total = 1_000_000] = process.argv.slice(2).map(Number)
 const gc = (globalThis as { gc?: () => void }).gc
@@ -16,7 +16,6 @@ const issuer = 'https://id.bench.test/'
 const audience = 'https://api.bench.test'
 const secret = 'memory-probe-secret-of-more-than-32-bytes'
 const now = Math.floor(Date.now() / 1000)
-const header = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url')
 
 /** A typical access token (about 330 characters): distinct `sub` and `jti` per index. */
 function token(index: number): string {
@@ -29,8 +28,7 @@ function token(index: number): string {
     exp: now + 3600,
     jti: `00000000-0000-4000-8000-${String(index).padStart(12, '0')}`,
   }
-  const input = `${header}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`
-  return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`
+  return hmacToken({ alg: 'HS256', typ: 'JWT' }, payload, secret)
 }
 
 function heap(): number {

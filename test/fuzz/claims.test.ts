@@ -9,11 +9,11 @@
  * Accepted tokens then go through `requireScopes`' rule, compared with a model of `scope`/`scp`.
  */
 import assert from 'node:assert/strict'
-import { createHmac } from 'node:crypto'
 import { afterEach, beforeEach, describe, mock, test } from 'node:test'
 import fc from 'fast-check'
 import { createVerifier, isAuthError, type AuthResult } from '../../src/index.js'
 import { checkScopes, parseScopes } from '../../src/guards/guards.js'
+import { hmacToken } from '../helpers/tokens.js'
 import { checkProperty, outcomeOf } from './harness.js'
 import { SECRET } from './token-families.js'
 
@@ -177,8 +177,7 @@ function modelGranted(payload: Readonly<Record<string, unknown>>): Set<string> {
 }
 
 function sign(payloadJson: string): string {
-  const input = `${Buffer.from('{"alg":"HS256"}').toString('base64url')}.${Buffer.from(payloadJson).toString('base64url')}`
-  return `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`
+  return hmacToken({ alg: 'HS256' }, payloadJson, SECRET)
 }
 
 describe('registered claims', () => {

@@ -1,6 +1,7 @@
 /**
- * Hand-made tokens for hostile cases: any header, any payload, any signature. Valid tokens come
- * from `createTestIssuer`; these are the ones a real issuer would never produce.
+ * The one token-signing helper of tests, bench and soak: hand-made tokens with any header, any
+ * payload (a JSON value, or exact text or bytes), any signature, signed with node:crypto.
+ * Tokens as a real issuer makes them come from `createTestIssuer` (jwt-gate/testing, jose).
  */
 import { constants, createHmac, sign as cryptoSign, type KeyObject } from 'node:crypto'
 
@@ -16,9 +17,12 @@ export function assemble(header: unknown, payload: unknown, signature = ''): str
   return `${b64url(header)}.${b64url(payload)}.${signature}`
 }
 
-/** HMAC-sign arbitrary header and payload with `secret` (any bytes, even a PEM public key). */
+/**
+ * HMAC-sign arbitrary header and payload with `secret` (any bytes, even a PEM public key). A
+ * string or Buffer header or payload is taken as the exact JSON text or bytes.
+ */
 export function hmacToken(
-  header: Record<string, unknown>,
+  header: unknown,
   payload: unknown,
   secret: string | Buffer,
   hash = 'sha256',

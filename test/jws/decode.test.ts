@@ -4,7 +4,6 @@
  * exact bytes shown, so a refusal can only come from the UTF-8 check, never from the signature.
  */
 import assert from 'node:assert/strict'
-import { createHmac } from 'node:crypto'
 import { after, describe, test } from 'node:test'
 import { createVerifier, isAuthError } from '../../src/index.js'
 import { keyPair } from '../helpers/keys.js'
@@ -54,8 +53,7 @@ function headerWith(bytes: number[]): Buffer {
 
 /** HS256 over the exact header and payload bytes given. */
 function hmacRaw(header: Buffer, payload: Buffer): string {
-  const input = `${header.toString('base64url')}.${payload.toString('base64url')}`
-  return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`
+  return hmacToken(header, payload, secret)
 }
 
 const malformedRefusal = (error: unknown) => {

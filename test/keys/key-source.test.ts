@@ -5,7 +5,7 @@
  * use instead — at the top level, in every `issuers` entry, and from an `issuers` resolver.
  */
 import assert from 'node:assert/strict'
-import { createHmac, createSecretKey, webcrypto } from 'node:crypto'
+import { createSecretKey, webcrypto } from 'node:crypto'
 import { describe, test } from 'node:test'
 import express from 'express'
 import Fastify from 'fastify'
@@ -14,7 +14,7 @@ import * as expressGuards from '../../adapters/express.js'
 import jwtGate from '../../adapters/fastify.js'
 import * as koaGuards from '../../adapters/koa.js'
 import { keyPair } from '../helpers/keys.js'
-import { nowSeconds } from '../helpers/tokens.js'
+import { hmacToken, nowSeconds } from '../helpers/tokens.js'
 
 const issuer = 'https://id.example.com/'
 const audience = 'https://api.example.com'
@@ -59,9 +59,7 @@ const refusal =
 
 /** An HS256 token keyed with `key`: what a forger holding the public PEM makes. */
 function forgedHs256(key: string | Buffer, claims: Record<string, unknown>): string {
-  const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
-  const input = `${encode({ alg: 'HS256', typ: 'JWT' })}.${encode(claims)}`
-  return `${input}.${createHmac('sha256', key).update(input).digest('base64url')}`
+  return hmacToken({ alg: 'HS256', typ: 'JWT' }, claims, key)
 }
 
 describe('key source: a secret must be secret', () => {
