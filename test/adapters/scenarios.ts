@@ -3,7 +3,6 @@
  * HTTP. A difference between frameworks is a bug unless README explains it.
  */
 import assert from 'node:assert/strict'
-import { sign as cryptoSign } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
 import {
   createVerifier,
@@ -15,7 +14,7 @@ import { readHeader } from '../../src/request/headers.js'
 import { createTestIssuer, type TestIssuer } from '../../src/testing/index.js'
 import { bearer, send, type TestResponse } from '../helpers/http.js'
 import { keyPair } from '../helpers/keys.js'
-import { nowSeconds } from '../helpers/tokens.js'
+import { asymmetricSignature, nowSeconds } from '../helpers/tokens.js'
 import { selfSignedCertificate } from '../helpers/tls.js'
 import type { AppFactory, RunningApp, StartOptions } from './apps.js'
 
@@ -416,7 +415,7 @@ export function runScenarios(factory: AppFactory): void {
         }).split('@') as [string, string]
         const payload = Buffer.concat([Buffer.from(head), Buffer.from(subBytes), Buffer.from(tail)])
         const input = `${header.toString('base64url')}.${payload.toString('base64url')}`
-        return `${input}.${cryptoSign('sha256', Buffer.from(input), pair.privateKey).toString('base64url')}`
+        return `${input}.${asymmetricSignature('RS256', input, pair.privateKey)}`
       }
 
       test('subjects u+0xFF and u+0xFE, overlongs, surrogates and truncations: 401 malformed', async () => {

@@ -38,7 +38,11 @@ export function asymmetricToken(
   privateKey: KeyObject,
 ): string {
   const input = `${b64url(header)}.${b64url(payload)}`
-  const alg = String(header.alg)
+  return `${input}.${asymmetricSignature(String(header.alg), input, privateKey)}`
+}
+
+/** The base64url signature of `input` under `alg` (RS*, PS*, ES*, EdDSA/Ed25519). */
+export function asymmetricSignature(alg: string, input: string, privateKey: KeyObject): string {
   const hash = alg.startsWith('Ed') ? null : `sha${alg.slice(2)}`
   const key = alg.startsWith('ES')
     ? { key: privateKey, dsaEncoding: 'ieee-p1363' as const }
@@ -49,8 +53,7 @@ export function asymmetricToken(
           saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
         }
       : privateKey
-  const signature = cryptoSign(hash, Buffer.from(input), key)
-  return `${input}.${signature.toString('base64url')}`
+  return cryptoSign(hash, Buffer.from(input), key).toString('base64url')
 }
 
 /** Whole seconds now. */
