@@ -3,8 +3,15 @@
  * error, rejection, timeout or nonsense answer.
  */
 import assert from 'node:assert/strict'
-import { describe, test } from 'node:test'
-import { createVerifier, type AuthError, type Denylist, type JwtPayload } from '../../src/index.js'
+import { describe, mock, test } from 'node:test'
+import {
+  createVerifier,
+  isAuthError,
+  type AuthError,
+  type Denylist,
+  type JwtPayload,
+} from '../../src/index.js'
+import { refused } from '../helpers/refusals.js'
 import { hmacToken, nowSeconds } from '../helpers/tokens.js'
 
 const issuer = 'urn:issuer'
@@ -108,5 +115,39 @@ describe('denylist', () => {
     const v = withDenylist({ isRevoked: () => (calls++, false) })
     await assert.rejects(v.verify(token('x').slice(0, -3) + 'AAA'))
     assert.equal(calls, 0)
+  })
+})
+
+// Moved from core/limits.test.ts: the limit on the denylist's answer time.
+describe('limits on key-server input', () => {
+  const limitsToken = () => token('limits')
+
+  test('denylist answer time: denylistTimeout (default 2 s) turns a silent denylist into 503', async () => {
+    const silent = { isRevoked: () => new Promise<boolean>(() => {}) }
+    const token = limitsToken()
+    mock.timers.enable({ apis: ['setTimeout'] })
+    try {
+      const v = withDenylist(silent, { cache: false })
+      const state: { settled?: 'passed' | AuthError } = {}
+      const settled = () => state.settled
+      const pending = v.verify(token).then(
+        () => (state.settled = 'passed'),
+        (error: AuthError) => (state.settled = error),
+      )
+      await new Promise((resolve) => setImmediate(resolve))
+      mock.timers.tick(1999)
+      await new Promise((resolve) => setImmediate(resolve))
+      assert.equal(settled(), undefined, 'answered before the default 2 s')
+      mock.timers.tick(1)
+      await pending
+      const error = settled()
+      assert.ok(isAuthError(error), String(error))
+      assert.equal(error.status, 503)
+      assert.equal(error.reason, 'denylist_unavailable')
+    } finally {
+      mock.timers.reset()
+    }
+    const quick = withDenylist(silent, { denylistTimeout: '50ms' })
+    await refused(quick.verify(token), 503, 'denylist_unavailable')
   })
 })

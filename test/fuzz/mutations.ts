@@ -89,12 +89,12 @@ function resign(
       ]
       const secret = secrets[confusionSecret % secrets.length]!
       const hash = /^HS(384|512)$/.test(alg) ? `sha${alg.slice(2)}` : 'sha256'
-      return hmacToken(header as Record<string, unknown>, payload, secret, hash)
+      return hmacToken(header, payload, secret, hash)
     }
     case 'attacker-key': {
       if (alg.startsWith('HS')) {
         const hash = /^HS(384|512)$/.test(alg) ? `sha${alg.slice(2)}` : 'sha256'
-        return hmacToken(header as Record<string, unknown>, payload, ATTACKER_SECRET, hash)
+        return hmacToken(header, payload, ATTACKER_SECRET, hash)
       }
       const pair = alg.startsWith('ES') ? keys.ec : alg.startsWith('Ed') ? keys.ed : keys.rsa
       const signAs = /^(RS|PS)(256|384|512)$|^ES256$|^EdDSA$|^Ed25519$/.test(alg)

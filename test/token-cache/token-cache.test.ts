@@ -4,8 +4,14 @@
  */
 import assert from 'node:assert/strict'
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
-import { afterEach, beforeEach, describe, test } from 'node:test'
-import { CHANNELS, createVerifier, type VerifiedEvent } from '../../src/index.js'
+import { after, afterEach, beforeEach, describe, test } from 'node:test'
+import {
+  CHANNELS,
+  createVerifier,
+  type VerifiedEvent,
+  type Verifier,
+  type VerifierOptions,
+} from '../../src/index.js'
 import { createTokenCache } from '../../src/token-cache/token-cache.js'
 import { hmacToken, nowSeconds } from '../helpers/tokens.js'
 
@@ -101,5 +107,42 @@ describe('verified-token cache', () => {
     cache.set('t', entry)
     assert.equal(cache.get('t', 150), entry)
     assert.equal(cache.get('t', 200), undefined)
+  })
+})
+
+// Moved from core/limits.test.ts: the bound on the cache's entries.
+describe('limits on memory', () => {
+  const opened: Verifier[] = []
+  const limitsVerifier = (options: Partial<VerifierOptions> = {}) => {
+    const created = createVerifier({ issuer, audience, secret, ...options } as VerifierOptions)
+    opened.push(created)
+    return created
+  }
+  after(() => Promise.all(opened.map((v) => v.close())))
+
+  test('verified-token cache: cache.tokens (default 10,000) bounds the entries; the oldest is evicted', async () => {
+    const events: VerifiedEvent[] = []
+    const listener = (event: unknown) => events.push(event as VerifiedEvent)
+    subscribe(CHANNELS.verified, listener)
+    try {
+      const tokens = Array.from({ length: 10_001 }, (_, i) => token({ jti: `t${i}` }))
+      const cachedOnRepeat = async (v: Verifier, token: string) => {
+        events.length = 0
+        await v.verify(token)
+        return events.at(-1)!.cached
+      }
+      const small = limitsVerifier({ cache: { tokens: 3 } })
+      for (const token of tokens.slice(0, 4)) await small.verify(token)
+      assert.equal(await cachedOnRepeat(small, tokens[3]!), true)
+      assert.equal(await cachedOnRepeat(small, tokens[0]!), false, 'the 4th token evicted the 1st')
+
+      const byDefault = limitsVerifier()
+      for (const token of tokens.slice(0, 10_000)) await byDefault.verify(token)
+      assert.equal(await cachedOnRepeat(byDefault, tokens[1]!), true)
+      await byDefault.verify(tokens[10_000]!) // one more than the bound…
+      assert.equal(await cachedOnRepeat(byDefault, tokens[0]!), false, '…evicts the oldest')
+    } finally {
+      unsubscribe(CHANNELS.verified, listener)
+    }
   })
 })
