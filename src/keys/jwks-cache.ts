@@ -9,7 +9,10 @@
  *   window a lookup is never refused for the window's sake: it waits for the one refetch
  *   scheduled at the window's end, shared by every waiter. So garbage `kid`s cost at most one
  *   fetch per window, and a genuinely new key is accepted even right after a garbage-triggered
- *   fetch (it waits at most `cooldown`).
+ *   fetch (it waits at most `cooldown`). A kid a lookup already found missing after waiting for
+ *   a fetch that began inside the window is refused at once: a cold-start burst of one unknown
+ *   kid costs the initial load plus at most one refetch per window, and a request that waited
+ *   for a fetch never causes another for the same kid.
  * - Trust of cached verifications: each key carries a `KeyTrust` (see jwk-set.ts) that this
  *   cache keeps current: until `cacheMaxAge` after the fetch (up to `staleIfError` while the
  *   server fails), ended when a refetch no longer publishes the key. A key published again
@@ -45,6 +48,8 @@ export interface JwksCacheLease {
 
 /** Most lookups waiting for a deferred refetch; beyond it they are refused at once (401). */
 const MAX_WAITING = 10_000
+/** Most kids remembered as absent from the current set (garbage kids must not grow memory). */
+const MAX_ABSENT_KIDS = 10_000
 /** Background refresh happens at this fraction of `cacheMaxAge`. */
 const REFRESH_AT = 0.8
 
@@ -70,6 +75,10 @@ export function acquireJwksCache(url: URL, settings: JwksCacheSettings): JwksCac
 export class JwksCache {
   private keySet: KeySet | undefined
   private fetchedAt = 0
+  /** When the fetch that brought the current set began. */
+  private fetchStartedAt = 0
+  /** Kids a lookup found missing from the current set after waiting for a fetch. */
+  private readonly absentKids = new Set<string>()
   private inflight: Promise<void> | undefined
   private lastUnknownKidFetchAt = Number.NEGATIVE_INFINITY
   /** The refetch scheduled at the end of the current cooldown window, if any. */
@@ -134,6 +143,15 @@ export class JwksCache {
     if (this.inflight) return this.inflight.then(() => this.selectAfterFetch(alg, kid))
     // The server is failing: the key may exist there, so this is "unavailable", not "unknown".
     this.throwIfBackingOff(now)
+    // Already looked for, after waiting, in a fetch that began inside this window: that fetch is
+    // the answer. A burst of one unknown kid costs one refetch, not one now and one deferred.
+    if (
+      kid !== undefined &&
+      this.absentKids.has(kid) &&
+      now - this.fetchStartedAt < this.settings.cooldownMs
+    ) {
+      return []
+    }
     const sinceLast = now - this.lastUnknownKidFetchAt
     if (sinceLast >= this.settings.cooldownMs) {
       this.lastUnknownKidFetchAt = now
@@ -173,6 +191,11 @@ export class JwksCache {
         this.backoff.secondsUntilRetry(now),
         this.backoff.error,
       )
+    }
+    // This lookup waited for a fetch: remember the miss, so the same kid in the same window is
+    // answered by that fetch instead of causing another.
+    if (keys.length === 0 && kid !== undefined && this.absentKids.size < MAX_ABSENT_KIDS) {
+      this.absentKids.add(kid)
     }
     return keys
   }
@@ -237,6 +260,8 @@ export class JwksCache {
         this.adoptTrust(this.keySet, set)
         this.keySet = set
         this.fetchedAt = Date.now()
+        this.fetchStartedAt = started
+        this.absentKids.clear()
         this.backoff.succeeded()
         this.updateTrust()
         publishJwks({

@@ -16,7 +16,7 @@ import {
   type VerifierOptions,
 } from '../../src/index.js'
 import { createTestIssuer, type TestIssuer } from '../../src/testing/index.js'
-import { listen, type Listening } from '../helpers/http.js'
+import { bearer, listen, send, type Listening } from '../helpers/http.js'
 import { keyPair } from '../helpers/keys.js'
 import { asymmetricToken, nowSeconds } from '../helpers/tokens.js'
 
@@ -432,5 +432,48 @@ describe('cached verifications end with the trust in their key (issue 12, items 
     await verifier.verify(await first.sign())
     await assert.rejects(verifier.verify(ofFirst), { reason: 'no_matching_key' })
     assert.equal((await verifier.verify(ofSecond)).payload.sub, 'second')
+  })
+})
+
+describe('cold start with a burst of one unknown kid (issue 12, item 5)', () => {
+  test('200 concurrent HTTP requests cost the initial load plus at most one refetch', async () => {
+    const issuer = await issuerFor()
+    // A long window: a deferred refetch at its end would show up as a third fetch.
+    const verifier = verifierFor(issuer, { remoteKeys: { cooldown: '3s' } })
+    const app = await serveJson((req, res) => {
+      verifier.verifyRequest(req).then(
+        () => res.writeHead(200).end(),
+        (error: AuthError) => res.writeHead(error.status, { 'x-reason': error.reason }).end(),
+      )
+    })
+    const token = forged(issuer, 'never-published')
+    const responses = await Promise.all(
+      Array.from({ length: 200 }, () => send(`${app.url}/`, { headers: bearer(token) })),
+    )
+    assert.deepEqual(
+      new Set(responses.map((r) => `${r.status} ${String(r.headers['x-reason'])}`)),
+      new Set(['401 no_matching_key']),
+    )
+    assert.ok(issuer.jwksRequests <= 2, `${issuer.jwksRequests} fetches`)
+    assert.ok(issuer.jwksRequests >= 1)
+  })
+
+  test('a request that waited for a fetch never causes another for the same kid', async () => {
+    const issuer = await issuerFor()
+    const verifier = verifierFor(issuer, { remoteKeys: { cooldown: '3s' } })
+    const token = forged(issuer, 'never-published')
+    await assert.rejects(verifier.verify(token), { reason: 'no_matching_key' })
+    assert.equal(issuer.jwksRequests, 1)
+    // The same kid again, inside the window: the fetch that began after the first request
+    // arrived is its answer, at once.
+    await assert.rejects(verifier.verify(token), { reason: 'no_matching_key' })
+    await assert.rejects(verifier.verify(forged(issuer, 'never-published')), {
+      reason: 'no_matching_key',
+    })
+    assert.equal(issuer.jwksRequests, 1)
+    // A kid nobody looked for yet still gets its refetch (a key published since is accepted).
+    await issuer.rotate()
+    await verifier.verify(await issuer.sign())
+    assert.equal(issuer.jwksRequests, 2)
   })
 })
