@@ -101,8 +101,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
 
   /** (2) + (3) for one token; synchronous unless a key fetch or the denylist is asynchronous. */
   function verifyToken(token: string): AuthResult | Promise<AuthResult> {
-    const now = Math.floor(Date.now() / 1000)
-    const hit = tokenCache?.get(token, now)
+    const nowMs = Date.now()
+    const now = Math.floor(nowMs / 1000)
+    const hit = tokenCache?.get(token, now, nowMs)
     if (hit !== undefined) {
       return applyDenylist({ payload: hit.payload, header: hit.header, token }, true, hit)
     }
@@ -147,10 +148,11 @@ export function createVerifier(options: VerifierOptions): Verifier {
     const window = checkAudienceAndTime(decoded.payload, trust, config, now)
     const keys = resolveKeys(trust.keys, decoded)
     const finish = (candidates: VerificationKey[]): AuthResult | Promise<AuthResult> => {
-      checkSignature(decoded, candidates)
+      const key = checkSignature(decoded, candidates)
       const entry: CachedVerification = {
         payload: decoded.payload,
         header: decoded.header,
+        keyTrust: key.trust,
         ...window,
       }
       tokenCache?.set(token, entry)
@@ -207,7 +209,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
     throw error
   }
 
-  function checkSignature(decoded: DecodedToken, candidates: VerificationKey[]): void {
+  /** The key whose signature verifies, or the refusal. */
+  function checkSignature(decoded: DecodedToken, candidates: VerificationKey[]): VerificationKey {
     if (candidates.length === 0) {
       throw invalidToken(
         realm,
@@ -219,7 +222,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
     }
     for (const candidate of candidates) {
       const prepared = candidate.byAlgorithm.get(decoded.alg.name)!
-      if (verifySignature(decoded.alg, prepared, decoded.signingInput, decoded.signature)) return
+      if (verifySignature(decoded.alg, prepared, decoded.signingInput, decoded.signature)) {
+        return candidate
+      }
     }
     throw invalidToken(realm, 'bad_signature', 'The token signature is invalid.')
   }

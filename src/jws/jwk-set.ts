@@ -10,11 +10,33 @@ import { createPublicKey, type JsonWebKey as NodeJsonWebKey, type KeyObject } fr
 import { ALGORITHMS, MIN_RSA_MODULUS_BITS, type AlgorithmSpec } from './algorithms.js'
 import { prepareKey, type PreparedKey } from './signature.js'
 
+/**
+ * How long a key may still be trusted without asking its source again. Shared by every cached
+ * verification the key made, so ending the trust (the key left its JWKS, its JWKS is past
+ * `staleIfError`) ends those entries with one number compare on their next hit.
+ */
+export interface KeyTrust {
+  /** Milliseconds since epoch; `Infinity` for keys that never change, `-Infinity` once removed. */
+  usableUntilMs: number
+}
+
+/** The trust of keys that live as long as their verifier: a secret, a local `keys` set. */
+export const PERMANENT_TRUST: Readonly<KeyTrust> = Object.freeze({
+  usableUntilMs: Number.POSITIVE_INFINITY,
+})
+
 /** One imported key, ready to verify the algorithms it is allowed for. */
 export interface VerificationKey {
   readonly kid: string | undefined
   /** Prepared node:crypto input per allowed algorithm name. */
   readonly byAlgorithm: ReadonlyMap<string, PreparedKey>
+  /**
+   * The JWK members that make it this key (kid, type, algorithm, use and the public material):
+   * a refetch that publishes the same identity keeps the key's trust and its cached tokens.
+   */
+  readonly identity: string
+  /** Its trust; a remote key set hands the same object on to the same key in the next set. */
+  trust: KeyTrust
 }
 
 /** The imported set, indexed for selection. */
@@ -23,6 +45,8 @@ export interface KeySet {
   select(alg: AlgorithmSpec, kid: string | undefined): VerificationKey[]
   /** Number of usable keys. */
   readonly size: number
+  /** Every usable key. */
+  readonly keys: readonly VerificationKey[]
 }
 
 /**
@@ -77,6 +101,7 @@ export function importKeySet(
   const empty: VerificationKey[] = []
   return {
     size: all.length,
+    keys: all,
     select(alg, kid) {
       const pool = kid === undefined ? all : (byKid.get(kid) ?? empty)
       // Most sets hold one key per kid: skip the filter allocation in that common case.
@@ -121,7 +146,14 @@ function importOne(jwk: unknown, allowed: readonly AlgorithmSpec[]): Verificatio
     byAlgorithm.set(spec.name, prepareKey(spec, key))
   }
   if (byAlgorithm.size === 0) return unfit('no allowed algorithm fits this key')
-  return { kid, byAlgorithm }
+  return { kid, byAlgorithm, identity: identityOf(jwk), trust: { ...PERMANENT_TRUST } }
+}
+
+/** The members that decide what a JWK verifies, in a fixed order (see `VerificationKey.identity`). */
+const IDENTITY_MEMBERS = ['kid', 'kty', 'alg', 'use', 'key_ops', 'crv', 'n', 'e', 'x', 'y'] as const
+
+function identityOf(jwk: Record<string, unknown>): string {
+  return JSON.stringify(IDENTITY_MEMBERS.map((member) => jwk[member] ?? null))
 }
 
 /** The allow-list as specs, in a stable order. */

@@ -9,9 +9,7 @@
 import { publishJwks } from '../events.js'
 import { checkFetchUrl, FetchError, fetchJson, type FetchLimits } from './fetch-json.js'
 import { SourceUnavailableError } from '../errors.js'
-
-const FIRST_RETRY_MS = 1000
-const MAX_RETRY_MS = 30_000
+import { Backoff, SharedRegistry } from './shared-registry.js'
 
 /** A lease on the shared discovery result for one issuer. */
 export interface DiscoveryLease {
@@ -20,27 +18,15 @@ export interface DiscoveryLease {
   release(): void
 }
 
-const registry = new Map<string, Discovery>()
+const registry = new SharedRegistry<Discovery>((id) => {
+  const { issuer, limits } = JSON.parse(id) as { issuer: string; limits: FetchLimits }
+  return new Discovery(issuer, limits)
+})
 
 /** Lease the process-wide discovery state of `issuer`. */
 export function acquireDiscovery(issuer: string, limits: FetchLimits): DiscoveryLease {
-  const id = `${issuer} ${JSON.stringify(limits)}`
-  let discovery = registry.get(id)
-  if (!discovery) {
-    discovery = new Discovery(issuer, limits)
-    registry.set(id, discovery)
-  }
-  discovery.refs++
-  const leased = discovery
-  let released = false
-  return {
-    jwksUri: () => leased.jwksUri(),
-    release() {
-      if (released) return
-      released = true
-      if (--leased.refs === 0) registry.delete(id)
-    },
-  }
+  const lease = registry.acquire(JSON.stringify({ issuer, limits }))
+  return { jwksUri: () => lease.value.jwksUri(), release: lease.release }
 }
 
 /** The metadata URLs to try, in order (the issuer's trailing slash dropped first). */
@@ -56,10 +42,9 @@ export function metadataUrls(issuer: string): URL[] {
 }
 
 class Discovery {
-  refs = 0
   private resolved: URL | undefined
   private inflight: Promise<URL> | undefined
-  private failure: { error: unknown; retryAt: number; consecutive: number } | undefined
+  private readonly backoff = new Backoff()
 
   constructor(
     private readonly issuer: string,
@@ -70,11 +55,11 @@ class Discovery {
     if (this.resolved) return this.resolved
     if (this.inflight) return this.inflight
     const now = Date.now()
-    if (this.failure && now < this.failure.retryAt) {
+    if (this.backoff.backingOff(now)) {
       throw new SourceUnavailableError(
         'discovery',
-        (this.failure.retryAt - now) / 1000,
-        this.failure.error,
+        this.backoff.secondsUntilRetry(now),
+        this.backoff.error,
       )
     }
     this.inflight = this.discover().finally(() => {
@@ -88,13 +73,11 @@ class Discovery {
       const document = await this.fetchMetadata()
       const jwksUri = this.check(document)
       this.resolved = jwksUri
-      this.failure = undefined
+      this.backoff.succeeded()
       publishJwks({ type: 'discovered', issuer: this.issuer, jwksUri: jwksUri.href })
       return jwksUri
     } catch (error) {
-      const consecutive = (this.failure?.consecutive ?? 0) + 1
-      const backoff = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** (consecutive - 1))
-      this.failure = { error, retryAt: Date.now() + backoff, consecutive }
+      const backoff = this.backoff.failed(error, Date.now())
       publishJwks({
         type: 'discovery-failed',
         issuer: this.issuer,

@@ -9,7 +9,14 @@
  *   window a lookup is never refused for the window's sake: it waits for the one refetch
  *   scheduled at the window's end, shared by every waiter. So garbage `kid`s cost at most one
  *   fetch per window, and a genuinely new key is accepted even right after a garbage-triggered
- *   fetch (it waits at most `cooldown`).
+ *   fetch (it waits at most `cooldown`). A kid a lookup already found missing after waiting for
+ *   a fetch that began inside the window is refused at once: a cold-start burst of one unknown
+ *   kid costs the initial load plus at most one refetch per window, and a request that waited
+ *   for a fetch never causes another for the same kid.
+ * - Trust of cached verifications: each key carries a `KeyTrust` (see jwk-set.ts) that this
+ *   cache keeps current: until `cacheMaxAge` after the fetch (up to `staleIfError` while the
+ *   server fails), ended when a refetch no longer publishes the key. A key published again
+ *   unchanged keeps its trust object, so routine refreshes do not empty the token cache.
  * - Background refresh at 80% of `cacheMaxAge` (unref'd timer), so no request waits for a
  *   refetch in steady state.
  * - Stale-if-error: when the server fails, or sends a set with no usable key, known keys keep
@@ -22,6 +29,7 @@ import { publishJwks, type JwksTrigger } from '../events.js'
 import { fetchJson, type FetchLimits } from './fetch-json.js'
 import { importKeySet, toSpecs, type KeySet, type VerificationKey } from '../jws/jwk-set.js'
 import { SourceUnavailableError } from '../errors.js'
+import { Backoff, SharedRegistry } from './shared-registry.js'
 
 /** Settings of one JWKS cache, in milliseconds. */
 export interface JwksCacheSettings {
@@ -38,10 +46,10 @@ export interface JwksCacheLease {
   release(): void
 }
 
-const FIRST_RETRY_MS = 1000
 /** Most lookups waiting for a deferred refetch; beyond it they are refused at once (401). */
 const MAX_WAITING = 10_000
-const MAX_RETRY_MS = 30_000
+/** Most kids remembered as absent from the current set (garbage kids must not grow memory). */
+const MAX_ABSENT_KIDS = 10_000
 /** Background refresh happens at this fraction of `cacheMaxAge`. */
 const REFRESH_AT = 0.8
 
@@ -49,60 +57,40 @@ const REFRESH_AT = 0.8
 // to the token's `alg` before a key is looked up, so verifiers with different lists can share.
 const ALL_ASYMMETRIC = toSpecs(DEFAULT_ASYMMETRIC_ALGORITHMS)
 
-const registry = new Map<string, JwksCache>()
+const registry = new SharedRegistry<JwksCache>(
+  (id) => {
+    const { url, settings } = JSON.parse(id) as { url: string; settings: JwksCacheSettings }
+    return new JwksCache(new URL(url), settings)
+  },
+  (cache) => cache.close(),
+)
 
 /** Take a lease on the process-wide cache for `url` with these settings. */
 export function acquireJwksCache(url: URL, settings: JwksCacheSettings): JwksCacheLease {
-  const id = `${url.href} ${JSON.stringify(settings)}`
-  let cache = registry.get(id)
-  if (!cache) {
-    cache = new JwksCache(url, settings, () => registry.delete(id))
-    registry.set(id, cache)
-  }
-  cache.refs++
-  const leased = cache
-  let released = false
-  return {
-    cache: leased,
-    release() {
-      if (released) return
-      released = true
-      leased.refs--
-      if (leased.refs === 0) leased.close()
-    },
-  }
-}
-
-/** Failure bookkeeping of the last fetch. */
-interface Failure {
-  error: unknown
-  /** No request-triggered fetch before this time (ms since epoch). */
-  retryAt: number
-  consecutive: number
+  const lease = registry.acquire(JSON.stringify({ url: url.href, settings }))
+  return { cache: lease.value, release: lease.release }
 }
 
 /** One cached remote key set. Create through `acquireJwksCache`. */
 export class JwksCache {
-  /** Verifiers holding a lease. */
-  refs = 0
-  /** Completed fetch attempts, successful or not (exposed for tests and the benchmark). */
-  fetches = 0
-
   private keySet: KeySet | undefined
   private fetchedAt = 0
+  /** When the fetch that brought the current set began. */
+  private fetchStartedAt = 0
+  /** Kids a lookup found missing from the current set after waiting for a fetch. */
+  private readonly absentKids = new Set<string>()
   private inflight: Promise<void> | undefined
   private lastUnknownKidFetchAt = Number.NEGATIVE_INFINITY
   /** The refetch scheduled at the end of the current cooldown window, if any. */
   private deferred: Promise<void> | undefined
   private waiting = 0
-  private failure: Failure | undefined
+  private readonly backoff = new Backoff()
   private timer: NodeJS.Timeout | undefined
   private closed = false
 
   constructor(
     readonly url: URL,
     private readonly settings: JwksCacheSettings,
-    private readonly onClose: () => void,
   ) {}
 
   /**
@@ -128,11 +116,11 @@ export class JwksCache {
     )
   }
 
-  /** Stop the refresh timer and leave the registry. */
+  /** Stop the refresh timer; the keys' cached verifications are not served again. */
   close(): void {
     this.closed = true
     clearTimeout(this.timer)
-    this.onClose()
+    for (const key of this.keySet?.keys ?? []) key.trust.usableUntilMs = Number.NEGATIVE_INFINITY
   }
 
   /** The key set if it may be used now: fresh, or stale while the server is failing. */
@@ -140,7 +128,7 @@ export class JwksCache {
     if (!this.keySet) return undefined
     const age = now - this.fetchedAt
     if (age < this.settings.cacheMaxAgeMs) return this.keySet
-    if (this.failure && age < this.settings.staleIfErrorMs) {
+    if (this.backoff.failing && age < this.settings.staleIfErrorMs) {
       publishJwks({ type: 'stale-served', uri: this.url.href, ageMs: age })
       return this.keySet
     }
@@ -155,6 +143,15 @@ export class JwksCache {
     if (this.inflight) return this.inflight.then(() => this.selectAfterFetch(alg, kid))
     // The server is failing: the key may exist there, so this is "unavailable", not "unknown".
     this.throwIfBackingOff(now)
+    // Already looked for, after waiting, in a fetch that began inside this window: that fetch is
+    // the answer. A burst of one unknown kid costs one refetch, not one now and one deferred.
+    if (
+      kid !== undefined &&
+      this.absentKids.has(kid) &&
+      now - this.fetchStartedAt < this.settings.cooldownMs
+    ) {
+      return []
+    }
     const sinceLast = now - this.lastUnknownKidFetchAt
     if (sinceLast >= this.settings.cooldownMs) {
       this.lastUnknownKidFetchAt = now
@@ -188,20 +185,58 @@ export class JwksCache {
     const now = Date.now()
     const set = this.usableSet(now)
     const keys = set ? set.select(alg, kid) : []
-    if (keys.length === 0 && this.failure) {
-      throw new SourceUnavailableError('jwks', this.secondsUntilRetry(now), this.failure.error)
+    if (keys.length === 0 && this.backoff.failing) {
+      throw new SourceUnavailableError(
+        'jwks',
+        this.backoff.secondsUntilRetry(now),
+        this.backoff.error,
+      )
+    }
+    // This lookup waited for a fetch: remember the miss, so the same kid in the same window is
+    // answered by that fetch instead of causing another.
+    if (keys.length === 0 && kid !== undefined && this.absentKids.size < MAX_ABSENT_KIDS) {
+      this.absentKids.add(kid)
     }
     return keys
   }
 
   private throwIfBackingOff(now: number): void {
-    if (this.failure && now < this.failure.retryAt) {
-      throw new SourceUnavailableError('jwks', this.secondsUntilRetry(now), this.failure.error)
+    if (this.backoff.backingOff(now)) {
+      throw new SourceUnavailableError(
+        'jwks',
+        this.backoff.secondsUntilRetry(now),
+        this.backoff.error,
+      )
     }
   }
 
-  private secondsUntilRetry(now: number): number {
-    return this.failure ? Math.max(1, (this.failure.retryAt - now) / 1000) : 1
+  /**
+   * Hand each key of the new set the trust of the same key in the old set (its cached tokens
+   * stay valid); end the trust of keys the new set dropped.
+   */
+  private adoptTrust(previous: KeySet | undefined, next: KeySet): void {
+    if (previous === undefined) return
+    const kept = new Map(previous.keys.map((key) => [key.identity, key.trust]))
+    for (const key of next.keys) {
+      const trust = kept.get(key.identity)
+      if (trust !== undefined) key.trust = trust
+    }
+    const still = new Set(next.keys.map((key) => key.trust))
+    for (const key of previous.keys) {
+      if (!still.has(key.trust)) key.trust.usableUntilMs = Number.NEGATIVE_INFINITY
+    }
+  }
+
+  /**
+   * Until when the current keys may verify without a fetch, as `usableSet` decides it: fresh for
+   * `cacheMaxAge`, and up to `staleIfError` while the server fails.
+   */
+  private updateTrust(): void {
+    if (!this.keySet) return
+    const { cacheMaxAgeMs, staleIfErrorMs } = this.settings
+    const usableFor = this.backoff.failing ? Math.max(cacheMaxAgeMs, staleIfErrorMs) : cacheMaxAgeMs
+    const until = this.fetchedAt + usableFor
+    for (const key of this.keySet.keys) key.trust.usableUntilMs = until
   }
 
   /** Fetch the set once, whoever asks; never rejects (failures are recorded instead). */
@@ -221,9 +256,14 @@ export class JwksCache {
         // A set with no usable key is a broken publication, not a rotation to nothing: keep
         // the keys we have, as for any other failure.
         if (set.size === 0) throw new TypeError('the JWKS holds no usable signing key')
+        if (this.closed) return
+        this.adoptTrust(this.keySet, set)
         this.keySet = set
         this.fetchedAt = Date.now()
-        this.failure = undefined
+        this.fetchStartedAt = started
+        this.absentKids.clear()
+        this.backoff.succeeded()
+        this.updateTrust()
         publishJwks({
           type: 'fetched',
           uri: this.url.href,
@@ -234,9 +274,9 @@ export class JwksCache {
         this.schedule(this.settings.cacheMaxAgeMs * REFRESH_AT, 'refresh')
       })
       .catch((error: unknown) => {
-        const consecutive = (this.failure?.consecutive ?? 0) + 1
-        const backoff = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** (consecutive - 1))
-        this.failure = { error, retryAt: Date.now() + backoff, consecutive }
+        const backoff = this.backoff.failed(error, Date.now())
+        // Stale keys now count up to staleIfError, for fresh lookups and cached tokens alike.
+        this.updateTrust()
         publishJwks({
           type: 'failed',
           uri: this.url.href,
@@ -248,7 +288,6 @@ export class JwksCache {
         if (this.keySet) this.schedule(backoff, 'retry')
       })
       .finally(() => {
-        this.fetches++
         this.inflight = undefined
       })
     this.inflight = attempt

@@ -6,7 +6,7 @@ import { createSecretKey, KeyObject, type webcrypto } from 'node:crypto'
 import type { AlgorithmSpec } from '../jws/algorithms.js'
 import { acquireDiscovery, type DiscoveryLease } from './discovery.js'
 import { acquireJwksCache, type JwksCacheLease, type JwksCacheSettings } from './jwks-cache.js'
-import { importKeySet, type VerificationKey } from '../jws/jwk-set.js'
+import { importKeySet, PERMANENT_TRUST, type VerificationKey } from '../jws/jwk-set.js'
 import { prepareKey, type PreparedKey } from '../jws/signature.js'
 
 /** The key source, resolved. */
@@ -179,8 +179,12 @@ function secretKeySource(secret: Uint8Array, algorithms: readonly AlgorithmSpec[
   const key = createSecretKey(secret)
   const byAlgorithm = new Map<string, PreparedKey>()
   for (const spec of algorithms) byAlgorithm.set(spec.name, prepareKey(spec, key))
-  const only: VerificationKey[] = [{ kid: undefined, byAlgorithm }]
-  return { resolve: () => only, close() {} }
+  // A secret changes only with a new verifier: its trust ends only when its source closes (an
+  // issuers resolver's answer pushed out of its cache), so those cached tokens are asked again.
+  const only: VerificationKey[] = [
+    { kid: undefined, byAlgorithm, identity: 'secret', trust: { ...PERMANENT_TRUST } },
+  ]
+  return { resolve: () => only, close: () => endTrust(only) }
 }
 
 function localKeySource(jwks: unknown, algorithms: readonly AlgorithmSpec[]): KeySource {
@@ -193,7 +197,12 @@ function localKeySource(jwks: unknown, algorithms: readonly AlgorithmSpec[]): Ke
   if (set.size === 0) {
     throw new TypeError('keys: no key in the set can verify any of the allowed algorithms')
   }
-  return { resolve: (alg, kid) => set.select(alg, kid), close() {} }
+  return { resolve: (alg, kid) => set.select(alg, kid), close: () => endTrust(set.keys) }
+}
+
+/** End the trust of keys whose source closed: their cached verifications are not served again. */
+function endTrust(keys: readonly VerificationKey[]): void {
+  for (const key of keys) key.trust.usableUntilMs = Number.NEGATIVE_INFINITY
 }
 
 function remoteKeySource(lease: JwksCacheLease): KeySource {

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
 import {
   createVerifier,
   type RequestLike,
@@ -232,6 +233,72 @@ export function runScenarios(factory: AppFactory): void {
       assert.ok(!response.body.includes('127.0.0.1'), 'no key-server address in the body')
       assert.ok(!response.body.includes(token))
       assert.equal(downApp.handled, handledBefore)
+    })
+
+    describe('cached tokens end with the trust in their key', () => {
+      /** Its own issuer, verifier and app: these tests change the key set and break the server. */
+      async function isolated(remoteKeys: Record<string, unknown>) {
+        const own = await createTestIssuer({ alg: 'RS256', audience })
+        const ownVerifier = createVerifier({
+          audience,
+          issuer: own.url,
+          jwksUri: own.jwksUri,
+          remoteKeys,
+        })
+        const ownApp = await factory.start(ownVerifier)
+        const close = async () => {
+          await ownApp.close()
+          await ownVerifier.close()
+          await own.close()
+        }
+        const get = (token: string) => send(`${ownApp.url}/me`, { headers: bearer(token) })
+        return { own, ownApp, get, close }
+      }
+
+      test('a key removed from the JWKS: its cached token gets 401 after the refetch', async () => {
+        const { own, ownApp, get, close } = await isolated({ cooldown: '100ms' })
+        try {
+          const longLived = await own.sign({ sub: 'attacker' }, { expiresIn: 10 * 365 * 86400 })
+          assert.equal((await get(longLived)).status, 200)
+          assert.equal((await get(longLived)).status, 200) // a cache hit
+          await own.rotate({ keepPrevious: false })
+          assert.equal((await get(await own.sign({ sub: 'new' }))).status, 200) // the refetch
+          const handledBefore = ownApp.handled
+          const response = await get(longLived)
+          assert.equal(response.status, 401, response.body)
+          assert.match(
+            String(response.headers['www-authenticate']),
+            new RegExp(
+              `^Bearer realm="${realm}", error="invalid_token", error_description="[^"]+"$`,
+            ),
+          )
+          assert.ok(!response.body.includes(longLived))
+          assert.equal(ownApp.handled, handledBefore)
+        } finally {
+          await close()
+        }
+      })
+
+      test('key server down past staleIfError: a cached token gets 503 with Retry-After', async () => {
+        const { own, ownApp, get, close } = await isolated({ cacheMaxAge: 0.2, staleIfError: 0.5 })
+        try {
+          const cached = await own.sign({ sub: 'cached' })
+          assert.equal((await get(cached)).status, 200)
+          own.simulateOutage('error')
+          await sleep(700)
+          const handledBefore = ownApp.handled
+          const response = await get(cached)
+          assert.equal(response.status, 503, response.body)
+          assert.match(String(response.headers['retry-after']), /^[1-9]\d*$/)
+          assert.match(
+            String(response.headers['www-authenticate']),
+            /error="temporarily_unavailable"/,
+          )
+          assert.equal(ownApp.handled, handledBefore)
+        } finally {
+          await close()
+        }
+      })
     })
 
     describe('CSRF in cookie mode', () => {

@@ -5,11 +5,18 @@
  */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { after, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { createVerifier, type AuthError, type VerifierOptions } from '../../src/index.js'
+import {
+  CHANNELS,
+  createVerifier,
+  type AuthError,
+  type VerifiedEvent,
+  type VerifierOptions,
+} from '../../src/index.js'
 import { createTestIssuer, type TestIssuer } from '../../src/testing/index.js'
-import { listen, type Listening } from '../helpers/http.js'
+import { bearer, listen, send, type Listening } from '../helpers/http.js'
 import { keyPair } from '../helpers/keys.js'
 import { asymmetricToken, nowSeconds } from '../helpers/tokens.js'
 
@@ -354,5 +361,119 @@ describe('sharing and background work', () => {
     assert.equal(code, 0)
     assert.match(output, /verified http:\/\/127\.0\.0\.1/)
     assert.ok(Date.now() - started < 8000, `exited after ${Date.now() - started} ms`)
+  })
+})
+
+describe('cached verifications end with the trust in their key (issue 12, items 1 and 2)', () => {
+  test('a key removed from the JWKS ends its cached tokens on the first request after the refetch', async () => {
+    const issuer = await issuerFor()
+    const verifier = verifierFor(issuer, { remoteKeys: { cooldown: '100ms' } })
+    const longLived = await issuer.sign({ sub: 'attacker' }, { expiresIn: 10 * 365 * 86400 })
+    await verifier.verify(longLived)
+    await verifier.verify(longLived) // now a cache hit
+    await issuer.rotate({ keepPrevious: false })
+    // A token of the new key makes the verifier refetch, and the refetch drops the old key.
+    await verifier.verify(await issuer.sign({ sub: 'new' }))
+    await assert.rejects(verifier.verify(longLived), { status: 401, reason: 'no_matching_key' })
+  })
+
+  test('a refetch that keeps the key keeps its cached tokens', async () => {
+    const issuer = await issuerFor()
+    const verifier = verifierFor(issuer, { remoteKeys: { cooldown: '100ms' } })
+    const kept = await issuer.sign({ sub: 'kept' })
+    await verifier.verify(kept)
+    await issuer.rotate({ keepPrevious: true })
+    await verifier.verify(await issuer.sign({ sub: 'new' }))
+    const hits: boolean[] = []
+    const listener = (event: unknown) => hits.push((event as VerifiedEvent).cached)
+    subscribe(CHANNELS.verified, listener)
+    try {
+      await verifier.verify(kept)
+    } finally {
+      unsubscribe(CHANNELS.verified, listener)
+    }
+    assert.deepEqual(hits, [true])
+  })
+
+  test('past staleIfError a cached token answers 503 like a fresh one of the same key', async () => {
+    const issuer = await issuerFor()
+    const verifier = verifierFor(issuer, { remoteKeys: { cacheMaxAge: 0.2, staleIfError: 0.5 } })
+    const cached = await issuer.sign({ sub: 'cached' })
+    await verifier.verify(cached)
+    issuer.simulateOutage('error')
+    await sleep(300) // past cacheMaxAge, inside staleIfError: stale keys still serve
+    assert.equal((await verifier.verify(cached)).payload.sub, 'cached')
+    await sleep(400) // past staleIfError
+    await assert.rejects(verifier.verify(await issuer.sign()), { status: 503 })
+    await assert.rejects(verifier.verify(cached), (error: AuthError) => {
+      assert.equal(error.status, 503)
+      assert.equal(error.reason, 'jwks_unavailable')
+      assert.match(error.headers['Retry-After']!, /^[1-9]\d*$/)
+      return true
+    })
+  })
+
+  test("with several issuers, removing one issuer's key ends only that issuer's cached tokens", async () => {
+    const first = await issuerFor()
+    const second = await issuerFor('ES256')
+    const verifier = createVerifier({
+      issuers: [
+        { issuer: first.url, audience, jwksUri: first.jwksUri },
+        { issuer: second.url, audience, jwksUri: second.jwksUri },
+      ],
+      remoteKeys: { cooldown: '100ms' },
+    })
+    cleanup.push(() => verifier.close())
+    const ofFirst = await first.sign({ sub: 'first' })
+    const ofSecond = await second.sign({ sub: 'second' })
+    await verifier.verify(ofFirst)
+    await verifier.verify(ofSecond)
+    await first.rotate({ keepPrevious: false })
+    await verifier.verify(await first.sign())
+    await assert.rejects(verifier.verify(ofFirst), { reason: 'no_matching_key' })
+    assert.equal((await verifier.verify(ofSecond)).payload.sub, 'second')
+  })
+})
+
+describe('cold start with a burst of one unknown kid (issue 12, item 5)', () => {
+  test('200 concurrent HTTP requests cost the initial load plus at most one refetch', async () => {
+    const issuer = await issuerFor()
+    // A long window: a deferred refetch at its end would show up as a third fetch.
+    const verifier = verifierFor(issuer, { remoteKeys: { cooldown: '3s' } })
+    const app = await serveJson((req, res) => {
+      verifier.verifyRequest(req).then(
+        () => res.writeHead(200).end(),
+        (error: AuthError) => res.writeHead(error.status, { 'x-reason': error.reason }).end(),
+      )
+    })
+    const token = forged(issuer, 'never-published')
+    const responses = await Promise.all(
+      Array.from({ length: 200 }, () => send(`${app.url}/`, { headers: bearer(token) })),
+    )
+    assert.deepEqual(
+      new Set(responses.map((r) => `${r.status} ${String(r.headers['x-reason'])}`)),
+      new Set(['401 no_matching_key']),
+    )
+    assert.ok(issuer.jwksRequests <= 2, `${issuer.jwksRequests} fetches`)
+    assert.ok(issuer.jwksRequests >= 1)
+  })
+
+  test('a request that waited for a fetch never causes another for the same kid', async () => {
+    const issuer = await issuerFor()
+    const verifier = verifierFor(issuer, { remoteKeys: { cooldown: '3s' } })
+    const token = forged(issuer, 'never-published')
+    await assert.rejects(verifier.verify(token), { reason: 'no_matching_key' })
+    assert.equal(issuer.jwksRequests, 1)
+    // The same kid again, inside the window: the fetch that began after the first request
+    // arrived is its answer, at once.
+    await assert.rejects(verifier.verify(token), { reason: 'no_matching_key' })
+    await assert.rejects(verifier.verify(forged(issuer, 'never-published')), {
+      reason: 'no_matching_key',
+    })
+    assert.equal(issuer.jwksRequests, 1)
+    // A kid nobody looked for yet still gets its refetch (a key published since is accepted).
+    await issuer.rotate()
+    await verifier.verify(await issuer.sign())
+    assert.equal(issuer.jwksRequests, 2)
   })
 })

@@ -12,6 +12,7 @@ import {
   type Verifier,
   type VerifierOptions,
 } from '../../src/index.js'
+import { PERMANENT_TRUST, type KeyTrust } from '../../src/jws/jwk-set.js'
 import { createTokenCache } from '../../src/token-cache/token-cache.js'
 import { hmacToken, nowSeconds } from '../helpers/tokens.js'
 
@@ -88,25 +89,52 @@ describe('verified-token cache', () => {
     const entry = {
       payload: {},
       header: { alg: 'HS256' },
+      keyTrust: PERMANENT_TRUST,
       notBefore: 0,
       expiresBefore: Number.POSITIVE_INFINITY,
     }
     cache.set('a', entry)
     cache.set('b', entry)
     cache.set('c', entry)
-    assert.equal(cache.get('a', 1), undefined)
-    assert.equal(cache.get('c', 1), entry)
+    assert.equal(cache.get('a', 1, 1000), undefined)
+    assert.equal(cache.get('c', 1, 1000), entry)
   })
 
   test('an entry outside its validity window is dropped, not served', () => {
     const cache = createTokenCache(10)
-    const entry = { payload: {}, header: { alg: 'HS256' }, notBefore: 100, expiresBefore: 200 }
+    const entry = {
+      payload: {},
+      header: { alg: 'HS256' },
+      keyTrust: PERMANENT_TRUST,
+      notBefore: 100,
+      expiresBefore: 200,
+    }
     cache.set('t', entry)
-    assert.equal(cache.get('t', 99), undefined)
-    assert.equal(cache.get('t', 150), undefined) // dropped by the first miss
+    assert.equal(cache.get('t', 99, 99_000), undefined)
+    assert.equal(cache.get('t', 150, 150_000), undefined) // dropped by the first miss
     cache.set('t', entry)
-    assert.equal(cache.get('t', 150), entry)
-    assert.equal(cache.get('t', 200), undefined)
+    assert.equal(cache.get('t', 150, 150_000), entry)
+    assert.equal(cache.get('t', 200, 200_000), undefined)
+  })
+
+  test('an entry whose key is no longer trusted is dropped, not served', () => {
+    const cache = createTokenCache(10)
+    const keyTrust: KeyTrust = { usableUntilMs: 150_000 }
+    const entry = {
+      payload: {},
+      header: { alg: 'RS256' },
+      keyTrust,
+      notBefore: 0,
+      expiresBefore: 1e9,
+    }
+    cache.set('t', entry)
+    assert.equal(cache.get('t', 149, 149_999), entry)
+    assert.equal(cache.get('t', 150, 150_000), undefined)
+    cache.set('t', entry)
+    keyTrust.usableUntilMs = Number.POSITIVE_INFINITY
+    assert.equal(cache.get('t', 150, 150_000), entry)
+    keyTrust.usableUntilMs = Number.NEGATIVE_INFINITY // the key left its set
+    assert.equal(cache.get('t', 150, 150_000), undefined)
   })
 })
 
