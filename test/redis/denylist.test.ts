@@ -1,5 +1,6 @@
 /**
- * `jwt-gate/redis` against a real redis-server, with each client library: revocations through
+ * `jwt-gate/redis` against a real redis-server, with each client major (and the other protocol
+ * of those that speak both), and across them: revocations through
  * real HTTP (an Express API whose verifier uses the denylist), shared between two APIs with
  * separate connections, loaded by a process that starts later, and bounded in Redis by expiry.
  */
@@ -14,7 +15,7 @@ import { redisSuite, startRedisServer, type RedisServer } from '../helpers/redis
 import {
   AUDIENCE,
   CLIENTS,
-  RESP3_CLIENT,
+  OTHER_PROTOCOL_CLIENTS,
   captureEvents,
   suiteCleanup,
   eventually,
@@ -69,7 +70,7 @@ describe('redisDenylist', { ...redisSuite(), concurrency: true }, () => {
     return [apis[0]!, apis[1]!]
   }
 
-  for (const factory of [...CLIENTS, RESP3_CLIENT]) {
+  for (const factory of [...CLIENTS, ...OTHER_PROTOCOL_CLIENTS]) {
     describe(factory.name, () => {
       test('logout revokes the token here at once and in a second API within 1 s', async () => {
         const [apiA, apiB] = await twoApis(factory)
@@ -176,6 +177,39 @@ describe('redisDenylist', { ...redisSuite(), concurrency: true }, () => {
     })
   }
 
+  test('a revocation written through any client kind is seen through every other kind', async () => {
+    const prefix = freshPrefix()
+    const kinds = [...CLIENTS, ...OTHER_PROTOCOL_CLIENTS]
+    const instances = await Promise.all(
+      kinds.map(async (factory) => ({
+        name: factory.name,
+        ...(await denylistOn(factory, prefix, { maxStaleness: '1s' })),
+      })),
+    )
+    const exp = nowSeconds() + 300
+    for (const writer of instances) {
+      await writer.denylist.revoke({ jti: `by ${writer.name}`, exp })
+      await writer.denylist.revokeSubject(`sub by ${writer.name}`, { before: nowSeconds() - 1 })
+    }
+    for (const reader of instances) {
+      await eventually(
+        () =>
+          instances.every(
+            (writer) =>
+              reader.denylist.isRevoked({ jti: `by ${writer.name}` }) === true &&
+              reader.denylist.isRevoked({ sub: `sub by ${writer.name}`, iat: nowSeconds() - 2 }) ===
+                true,
+          ),
+        `${reader.name} to see every other kind's revocations`,
+        1000,
+        2,
+      )
+      assert.equal(reader.denylist.isRevoked({ jti: 'never revoked' }), false, reader.name)
+      assert.equal(reader.denylist.status().fresh, true, reader.name)
+      assert.equal(reader.denylist.status().tokens, instances.length, reader.name)
+    }
+  })
+
   test('storage is bounded: key TTLs follow the latest exp, expired entries are pruned', async () => {
     const [factory] = CLIENTS
     const prefix = freshPrefix()
@@ -263,18 +297,25 @@ describe('redisDenylist', { ...redisSuite(), concurrency: true }, () => {
     // Plain Node on the built package (no tsx), so it starts fast.
     const script = `
       import { Redis } from 'ioredis'
+      import { Redis as Redis6 } from 'ioredis6'
       import { createClient } from 'redis'
+      import { createClient as createClient6 } from 'redis6'
       import { redisDenylist } from 'jwt-gate/redis'
       const io = new Redis(${server.port}, '127.0.0.1')
+      const io6 = new Redis6(${server.port}, '127.0.0.1')
       const nr = createClient({ socket: { port: ${server.port}, host: '127.0.0.1' } })
+      const nr6 = createClient6({ socket: { port: ${server.port}, host: '127.0.0.1' } })
       await nr.connect()
-      for (const client of [io, nr]) {
+      await nr6.connect()
+      for (const client of [io, io6, nr, nr6]) {
         const denylist = redisDenylist({ client, prefix: 'exit-test:' })
         await denylist.ready()
         await denylist.revoke({ jti: 'x', exp: Math.floor(Date.now() / 1000) + 60 })
       }
       await io.quit()
+      await io6.quit()
       await nr.quit()
+      await nr6.quit()
       console.log('quit')
     `
     const root = new URL('../..', import.meta.url).pathname
