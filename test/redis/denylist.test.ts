@@ -210,6 +210,49 @@ describe('redisDenylist', { ...redisSuite(), concurrency: true }, () => {
     }
   })
 
+  test('the first requests wait for the first load instead of being refused', async () => {
+    for (const factory of CLIENTS) {
+      const prefix = freshPrefix()
+      const { denylist: writer } = await denylistOn(factory, prefix)
+      await writer.revoke({ jti: 'known', exp: nowSeconds() + 300 })
+      const client = await factory.connect(server.port)
+      cleanup.push(() => client.close())
+      const denylist = redisDenylist({ client: client.client, prefix })
+      cleanup.push(() => denylist.close())
+      // Asked before anything was loaded (no I/O has happened yet): a promise, not a throw.
+      const early = denylist.isRevoked({ jti: 'known' })
+      const earlyOther = denylist.isRevoked({ jti: 'other' })
+      assert.ok(early instanceof Promise, factory.name)
+      assert.equal(await early, true, factory.name)
+      assert.equal(await earlyOther, false, factory.name)
+      assert.equal(denylist.isRevoked({ jti: 'known' }), true, 'synchronous once loaded')
+    }
+    // Through HTTP: an API started with the denylist answers its very first request.
+    const client = await CLIENTS[0]!.connect(server.port)
+    cleanup.push(() => client.close())
+    const denylist = redisDenylist({ client: client.client, prefix: freshPrefix() })
+    cleanup.push(() => denylist.close())
+    const api = await startApi(denylist, issuer)
+    cleanup.push(() => api.close())
+    const token = await issuer.sign({ sub: 'first' })
+    assert.equal((await send(`${api.url}/me`, { headers: bearer(token) })).status, 200)
+  })
+
+  test('before the first load, with Redis unreachable: the wait ends in 503 within maxStaleness', async () => {
+    const client = await CLIENTS[0]!.connect(1, { wait: false, listenForErrors: true })
+    cleanup.push(() => client.close())
+    const denylist = redisDenylist({ client: client.client, maxStaleness: '300ms' })
+    cleanup.push(() => denylist.close())
+    const api = await startApi(denylist, issuer)
+    cleanup.push(() => api.close())
+    const token = await issuer.sign({ sub: 'nobody' })
+    const response = await send(`${api.url}/me`, { headers: bearer(token) })
+    assert.equal(response.status, 503)
+    assert.equal(response.headers['retry-after'], '1')
+    // Past maxStaleness, nothing waits any more: the answer is immediate.
+    assert.throws(() => denylist.isRevoked({ jti: 'x' }), /staler than 300 ms/)
+  })
+
   test('storage is bounded: key TTLs follow the latest exp, expired entries are pruned', async () => {
     const [factory] = CLIENTS
     const prefix = freshPrefix()
