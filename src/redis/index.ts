@@ -179,23 +179,19 @@ export function redisDenylist(options: RedisDenylistOptions): RedisDenylist {
     return replica.isRevoked(payload)
   }
 
-  /** Write through the user's client, with the command timeout. */
+  /** Write through the user's client; rejects unless Redis confirmed the write in time. */
   async function write(call: ScriptCall): Promise<void> {
-    let timer: NodeJS.Timeout | undefined
-    const reply = runScript(client.send, call)
-    reply.catch(() => {})
     try {
-      await Promise.race([
-        reply,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`Redis did not answer within ${config.commandTimeoutMs} ms`)),
-            config.commandTimeoutMs,
-          ).unref()
-        }),
-      ])
-    } finally {
-      clearTimeout(timer)
+      await withDeadline(
+        runScript(client.send, call),
+        config.commandTimeoutMs,
+        () => new Error(`Redis did not answer within ${config.commandTimeoutMs} ms`),
+      )
+    } catch (error) {
+      // OOM, READONLY, WRONGTYPE, a timeout: the caller must not believe it was stored.
+      throw new Error(`the revocation was not confirmed by Redis: ${describe(error)}`, {
+        cause: error,
+      })
     }
   }
 
