@@ -8,7 +8,8 @@
  *   tail        XREAD BLOCK from the last ID seen, for speed: a revocation reaches the replica
  *               one round trip after it is written. Each entry's `n` must be the last one's
  *               plus 1; a skip means entries were lost (trimmed or expired unread) → full load
- *   heartbeat   at least every `blockMs`, and first after any failure: one script returns the
+ *   heartbeat   between reads once `blockMs / 2` has passed since the last one (so after every
+ *               read that blocked in vain), and first after any failure: one script returns the
  *               counter and the entries after the last ID seen, atomically. They are applied;
  *               if the replica then holds everything up to the counter, it is fresh as of the
  *               moment the script was sent. The counter ahead with its entries gone → full load
@@ -311,7 +312,7 @@ export function startSync(
         if (mode === 'full') {
           await fullLoad()
           mode = 'tail'
-        } else if (mode === 'check' || performance.now() - heartbeatAt >= config.blockMs) {
+        } else if (mode === 'check' || performance.now() - heartbeatAt >= config.blockMs / 2) {
           const startedAt = performance.now()
           const outcome = await heartbeat()
           if (outcome === 'lost') mode = 'full'

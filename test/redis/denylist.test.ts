@@ -28,8 +28,10 @@ const nowSeconds = () => Math.floor(Date.now() / 1000)
 let prefixes = 0
 const freshPrefix = () => `test-${process.pid}-${++prefixes}:`
 
-// Tests share one server and use their own prefixes, so they run side by side.
-describe('redisDenylist', { ...redisSuite(), concurrency: true }, () => {
+// Tests share one server and use their own prefixes, so they run side by side: a few at a
+// time, since each client kind brings several connections and APIs, and the 1 s propagation
+// bounds below must hold on a loaded machine.
+describe('redisDenylist', { ...redisSuite(), concurrency: 3 }, () => {
   let server: RedisServer
   let issuer: TestIssuer
   const cleanup = suiteCleanup()
@@ -166,13 +168,11 @@ describe('redisDenylist', { ...redisSuite(), concurrency: true }, () => {
         assert.equal(late.denylist.isRevoked({ jti: 'jti-24' }), true)
         assert.equal(late.denylist.isRevoked({ jti: 'jti-25' }), false)
         assert.equal(late.denylist.isRevoked({ sub: 'frank', iat: nowSeconds() - 10 }), true)
-        const synced = events.events.find((e) => e.type === 'synced')
-        assert.deepEqual(synced && { ...synced, durationMs: 0 }, {
-          type: 'synced',
-          full: true,
-          entries: 26,
-          durationMs: 0,
-        })
+        // Tests run side by side and publish on the same channel: look for this load's event.
+        assert.ok(
+          events.events.some((e) => e.type === 'synced' && e.full && e.entries === 26),
+          JSON.stringify(events.events),
+        )
       })
     })
   }
@@ -375,11 +375,11 @@ describe('redisDenylist', { ...redisSuite(), concurrency: true }, () => {
     const started = performance.now()
     const code = await Promise.race([
       new Promise((resolve) => child.once('exit', resolve)),
-      sleep(10_000, 'still running', { ref: false }),
+      // Generous: the child compiles TypeScript on start, on a machine that may be busy.
+      sleep(30_000, 'still running', { ref: false }),
     ])
     if (code === 'still running') child.kill('SIGKILL')
     assert.equal(code, 0, output)
     assert.match(output, /quit/)
-    assert.ok(performance.now() - started < 10_000)
   })
 })
