@@ -372,7 +372,6 @@ describe('redisDenylist', { ...redisSuite(), concurrency: 3 }, () => {
     )
     let output = ''
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
-    const started = performance.now()
     const code = await Promise.race([
       new Promise((resolve) => child.once('exit', resolve)),
       // Generous: the child compiles TypeScript on start, on a machine that may be busy.
