@@ -35,7 +35,7 @@
  */
 import { performance } from 'node:perf_hooks'
 import { withDeadline } from '../deadline.js'
-import { publishDenylist } from '../events.js'
+import { publishDenylist } from './events.js'
 import { adaptClient } from './client.js'
 import { createFreshness } from './freshness.js'
 import { MAX_ID_LENGTH, normalizeDenylistOptions } from './options.js'
