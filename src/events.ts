@@ -15,6 +15,7 @@ import {
 } from 'node:diagnostics_channel'
 import type { AuthError, AuthErrorCode, AuthErrorReason } from './errors.js'
 import type { AuthResult } from './types.js'
+import type { DenylistEvent } from './redis/events.js'
 
 /** Channel names, stable across minor versions. */
 export const CHANNELS = {
@@ -75,23 +76,8 @@ export type JwksEvent =
 /** What made the JWKS cache fetch. */
 export type JwksTrigger = 'initial' | 'unknown-kid' | 'refresh' | 'expired' | 'retry'
 
-/** `jwt-gate:denylist`: the Redis denylist's replica and connection. */
-export type DenylistEvent =
-  /** The replica caught up: a full load, or (`full: false`) a resume from the log after a failure. */
-  | { type: 'synced'; full: boolean; entries: number; durationMs: number }
-  /** The replica is staler than `maxStaleness`: requests fail with 503, or pass with `failOpen`. */
-  | { type: 'stale'; stalenessMs: number; failOpen: boolean }
-  /** The replica is current again after being stale (or for the first time). */
-  | { type: 'fresh' }
-  /**
-   * Something was ignored or let through: malformed data under the prefix (`key` says where),
-   * or a token passed unchecked by a stale replica with `failOpen`.
-   */
-  | { type: 'warning'; message: string; key?: string }
-  /** Talking to Redis failed (first failure of a run; retried with backoff until it works). */
-  | { type: 'sync-error'; message: string }
-  /** This process revoked a token or a subject. */
-  | { type: 'revoked'; kind: 'token' | 'subject' }
+// `jwt-gate:denylist` events come from the Redis denylist alone: their type lives with it.
+export type { DenylistEvent }
 
 /** Each channel's key in `CHANNELS` and the event it carries. */
 export interface EventMap {
@@ -133,7 +119,6 @@ export function subscribe<Name extends keyof EventMap>(
 const verifiedChannel = channel(CHANNELS.verified)
 const rejectedChannel = channel(CHANNELS.rejected)
 const jwksChannel = channel(CHANNELS.jwks)
-const denylistChannel = channel(CHANNELS.denylist)
 const verificationTracing = tracingChannel<unknown, VerificationContext>(
   VERIFICATION_TRACING_CHANNEL,
 )
@@ -207,9 +192,4 @@ export function publishRejection(error: AuthError): void {
 /** Publish a `jwt-gate:jwks` event, if anyone listens. */
 export function publishJwks(event: JwksEvent): void {
   if (jwksChannel.hasSubscribers) jwksChannel.publish(event)
-}
-
-/** Publish a `jwt-gate:denylist` event, if anyone listens. */
-export function publishDenylist(event: DenylistEvent): void {
-  if (denylistChannel.hasSubscribers) denylistChannel.publish(event)
 }

@@ -16,6 +16,8 @@ export interface Freshness {
   stalenessMs(): number
   /** The replica holds every change committed before `at` (a `performance.now()` time). */
   markFresh(at: number): void
+  /** The replica can no longer be shown current (a reply it cannot read): stale now. */
+  markStale(): void
   stop(): void
 }
 
@@ -61,6 +63,15 @@ export function createFreshness(
         self.flips++
         onFresh()
       }
+    },
+    markStale() {
+      if (stopped || !self.fresh) return
+      if (timer) clearTimeout(timer)
+      timer = undefined
+      freshAt = Math.min(freshAt, performance.now() - maxStalenessMs)
+      self.fresh = false
+      self.flips++
+      onStale(performance.now() - freshAt)
     },
     stop() {
       stopped = true

@@ -13,8 +13,8 @@
  * closed. `failOpen: true` lets tokens through instead, with a warning on `jwt-gate:denylist`.
  * The process never crashes on a Redis failure or on bad data under the prefix.
  *
- * Works with the client you already have: ioredis 5+ (`Redis`, `Cluster`) or node-redis 4+
- * (client or cluster). Needs Redis 6.2+.
+ * Works with the client you already have: ioredis 5 or 6 (`Redis`, `Cluster`) or node-redis 4,
+ * 5 or 6 (client or cluster). Needs Redis 6.2+.
  *
  * @example
  * ```ts
@@ -34,7 +34,8 @@
  * @packageDocumentation
  */
 import { performance } from 'node:perf_hooks'
-import { publishDenylist } from '../events.js'
+import { withDeadline } from '../deadline.js'
+import { publishDenylist } from './events.js'
 import { adaptClient } from './client.js'
 import { createFreshness } from './freshness.js'
 import { MAX_ID_LENGTH, normalizeDenylistOptions } from './options.js'
@@ -86,6 +87,9 @@ export function redisDenylist(options: RedisDenylistOptions): RedisDenylist {
   const { keys } = config
   const replica = createReplica(config.clockTolerance)
   let closed = false
+  /** Whether the first full load has finished. */
+  let loaded = false
+  const createdAt = performance.now()
   let lastFailOpenWarning = -Infinity
 
   let resolveReady!: () => void
@@ -118,6 +122,7 @@ export function redisDenylist(options: RedisDenylistOptions): RedisDenylist {
   })
   const sync = startSync(client, config, replica, freshness, {
     synced(full, durationMs) {
+      loaded = true
       resolveReady()
       publishDenylist({
         type: 'synced',
@@ -130,8 +135,11 @@ export function redisDenylist(options: RedisDenylistOptions): RedisDenylist {
     warning,
   })
 
-  /** The replica is too stale to trust: refuse (503), or with failOpen let it through loudly. */
-  function stale(): void {
+  /**
+   * The replica is too stale to trust: throw (the verifier answers 503), or with `failOpen` let
+   * the request through with a warning (at most one a second) and answer from what is known.
+   */
+  function throwUnlessFailOpen(): void {
     if (closed) throw new Error('the Redis denylist is closed')
     if (!config.failOpen) {
       throw new Error(
@@ -147,23 +155,43 @@ export function redisDenylist(options: RedisDenylistOptions): RedisDenylist {
     }
   }
 
-  /** Write through the user's client, with the command timeout. */
+  /** The answer when the replica is not fresh. */
+  function answerWhileNotFresh(payload: Readonly<JwtPayload>): boolean | Promise<boolean> {
+    // Before the first load, within maxStaleness of start: wait for it rather than refuse the
+    // first requests of a process that just started (the verifier bounds the wait with
+    // denylistTimeout; this bound only keeps waiters from piling up if Redis never answers).
+    const startupLeftMs = createdAt + config.maxStalenessMs - performance.now()
+    if (!loaded && !closed && startupLeftMs > 0) {
+      return withDeadline(
+        readyPromise,
+        startupLeftMs,
+        () =>
+          new Error(
+            `the Redis denylist's first load did not finish in ${config.maxStalenessMs} ms`,
+          ),
+        { unref: true },
+      ).then(() => {
+        if (!freshness.fresh) throwUnlessFailOpen()
+        return replica.isRevoked(payload)
+      })
+    }
+    throwUnlessFailOpen()
+    return replica.isRevoked(payload)
+  }
+
+  /** Write through the user's client; rejects unless Redis confirmed the write in time. */
   async function write(call: ScriptCall): Promise<void> {
-    let timer: NodeJS.Timeout | undefined
-    const reply = runScript(client.send, call)
-    reply.catch(() => {})
     try {
-      await Promise.race([
-        reply,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`Redis did not answer within ${config.commandTimeoutMs} ms`)),
-            config.commandTimeoutMs,
-          ).unref()
-        }),
-      ])
-    } finally {
-      clearTimeout(timer)
+      await withDeadline(
+        runScript(client.send, call),
+        config.commandTimeoutMs,
+        () => new Error(`Redis did not answer within ${config.commandTimeoutMs} ms`),
+      )
+    } catch (error) {
+      // OOM, READONLY, WRONGTYPE, a timeout: the caller must not believe it was stored.
+      throw new Error(`the revocation was not confirmed by Redis: ${describe(error)}`, {
+        cause: error,
+      })
     }
   }
 
@@ -174,9 +202,9 @@ export function redisDenylist(options: RedisDenylistOptions): RedisDenylist {
       return replica.generation + freshness.flips
     },
 
-    isRevoked(payload: Readonly<JwtPayload>): boolean {
-      if (!freshness.fresh) stale() // also after close(), which clears it
-      return replica.isRevoked(payload)
+    isRevoked(payload: Readonly<JwtPayload>): boolean | Promise<boolean> {
+      // Not fresh also after close(), which clears it.
+      return freshness.fresh ? replica.isRevoked(payload) : answerWhileNotFresh(payload)
     },
 
     async revoke(token: TokenRevocation | Readonly<JwtPayload>): Promise<void> {
@@ -203,7 +231,7 @@ export function redisDenylist(options: RedisDenylistOptions): RedisDenylist {
       if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_ID_LENGTH) {
         throw new TypeError('revokeSubject needs a subject (`sub`, a non-empty string)')
       }
-      const before = toSeconds(revokeOptions.before)
+      const before = beforeInSeconds(revokeOptions.before)
       if (closed) throw new Error('the Redis denylist is closed')
       const until = before + config.maxTokenLifetime
       const now = Math.floor(Date.now() / 1000)
@@ -240,8 +268,8 @@ export function redisDenylist(options: RedisDenylistOptions): RedisDenylist {
   }
 }
 
-/** `before` in whole seconds: a Date, seconds since the epoch, or now. */
-function toSeconds(before: Date | number | undefined): number {
+/** `revokeSubject`'s `before` in whole seconds: a Date, seconds since the epoch, or now. */
+function beforeInSeconds(before: Date | number | undefined): number {
   if (before === undefined) return Math.floor(Date.now() / 1000)
   const seconds = before instanceof Date ? before.getTime() / 1000 : before
   if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) {

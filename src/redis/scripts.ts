@@ -7,8 +7,9 @@
  * revocations even if nobody writes again. Every log entry carries `n`, the counter's value:
  * a reader that sees `n` skip knows entries were lost (trimmed, expired, deleted) and reloads.
  *
- * Reads: where the log stands (counter and last entry) taken atomically, for a full load and
- * for the check after a reconnection.
+ * Reads: where the log stands (counter, last entry or the entries after a given one, and the
+ * server's clock) taken atomically, for a full load and for the heartbeat that proves the
+ * replica current.
  *
  * Clocks: entry times are the callers' (they come from tokens); the log's trim point uses the
  * Redis server's TIME, the same clock as stream IDs. Needs Redis 6.2+ (ZADD GT, XADD MINID).
@@ -66,14 +67,19 @@ return append(KEYS[3], KEYS[4], tonumber(ARGV[5]), 'kind', 'sub', 'id', ARGV[1],
   'before', ARGV[2], 'until', ARGV[3])
 `
 
-/** KEYS: seq, log. Returns [counter or nil, [last entry] or []]. */
+/** KEYS: seq, log. Returns [counter or nil, [last entry] or [], server seconds, microseconds]. */
 const POSITION = `
-return { redis.call('GET', KEYS[1]), redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1) }
+local t = redis.call('TIME')
+return { redis.call('GET', KEYS[1]), redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1), t[1], t[2] }
 `
 
-/** KEYS: seq, log. ARGV: last ID seen. Returns [counter or nil, [next entry] or []]. */
+/**
+ * KEYS: seq, log. ARGV: last ID seen, page size. Returns [counter or nil, entries after that ID
+ * (at most a page), server seconds, microseconds]: the heartbeat's proof of position.
+ */
 const AFTER = `
-return { redis.call('GET', KEYS[1]), redis.call('XRANGE', KEYS[2], '(' .. ARGV[1], '+', 'COUNT', 1) }
+local t = redis.call('TIME')
+return { redis.call('GET', KEYS[1]), redis.call('XRANGE', KEYS[2], '(' .. ARGV[1], '+', 'COUNT', ARGV[2]), t[1], t[2] }
 `
 
 /** A script with its SHA-1, for EVALSHA. */
@@ -156,7 +162,7 @@ export function positionCall(keys: DenylistKeys): ScriptCall {
   return { script: SCRIPTS.position, keys: [keys.seq, keys.log], args: [] }
 }
 
-/** The counter and the first entry after `lastId`. */
-export function afterCall(keys: DenylistKeys, lastId: string): ScriptCall {
-  return { script: SCRIPTS.after, keys: [keys.seq, keys.log], args: [lastId] }
+/** The counter and up to `count` entries after `lastId`. */
+export function afterCall(keys: DenylistKeys, lastId: string, count: number): ScriptCall {
+  return { script: SCRIPTS.after, keys: [keys.seq, keys.log], args: [lastId, String(count)] }
 }

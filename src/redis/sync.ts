@@ -5,35 +5,57 @@
  *               the three sorted sets into the replica (changes made meanwhile are in the log
  *               after that point and get replayed: merges are idempotent, so no snapshot
  *               isolation is needed)
- *   tail        XREAD BLOCK from the last ID seen; a reply proves the replica current as of the
- *               moment the read was sent. Each entry's `n` must be the last one's plus 1; a
- *               skip means entries were lost (trimmed or expired unread) → full load
- *   check       after any failure (Redis gone, reconnecting): if the first entry after the last
- *               one seen is the next `n`, nothing was lost and tailing resumes where it stopped
- *               (incremental resync); otherwise a full load
+ *   tail        XREAD BLOCK from the last ID seen, for speed: a revocation reaches the replica
+ *               one round trip after it is written. Each entry's `n` must be the last one's
+ *               plus 1; a skip means entries were lost (trimmed or expired unread) → full load
+ *   heartbeat   between reads once `blockMs / 2` has passed since the last one (so after every
+ *               read that blocked in vain), and first after any failure: one script returns the
+ *               counter and the entries after the last ID seen, atomically. They are applied;
+ *               if the replica then holds everything up to the counter, it is fresh as of the
+ *               moment the script was sent. The counter ahead with its entries gone → full load
  *
- * Failures never escape: each one becomes a retry with backoff, and the replica simply stops
- * being fresh. A command that hangs (a half-open socket) times out and the connection is
- * replaced.
+ * Freshness is proved by position only (the heartbeat), never by the tail merely answering: a
+ * feed that silently stops delivering (a client that reshapes replies, a proxy that swallows
+ * them) is caught up by the heartbeat within `blockMs`, with a warning, and if the heartbeat
+ * cannot prove the position either, the replica goes stale within `maxStaleness` (503).
+ *
+ * Failures never escape: each one becomes a retry with backoff. A reply in a shape no supported
+ * client produces makes the replica stale at once. A command that hangs (a half-open socket)
+ * times out and the connection is replaced.
  */
 import { performance } from 'node:perf_hooks'
+import { withDeadline } from '../deadline.js'
 import type { AdaptedClient, OwnedConnection } from './client.js'
 import type { Freshness } from './freshness.js'
 import type { DenylistConfig } from './options.js'
 import type { Replica } from './replica.js'
-import { counter, parsePosition, parseRead, parseScan, seconds } from './replies.js'
+import {
+  counter,
+  idTimeMs,
+  parsePosition,
+  parseRead,
+  parseScan,
+  ReplyShapeError,
+  seconds,
+  type LogEntry,
+} from './replies.js'
 import { afterCall, positionCall, runScript, type ScriptCall } from './scripts.js'
 
-/** Entries per XREAD / ZSCAN page. */
+/** Entries per XREAD / XRANGE / ZSCAN page. */
 const PAGE = 1000
 const MIN_BACKOFF_MS = 50
+/**
+ * How much older than an empty XREAD answer an entry must be before the heartbeat calls it
+ * missed by the feed (clock granularity and the round trip between the two commands).
+ */
+const MISSED_SLACK_MS = 50
 
 /** What the loop reports. */
 export interface SyncEvents {
   synced(full: boolean, durationMs: number): void
   /** The first failure after a success (or at start). */
   failed(error: unknown): void
-  /** Bad data in Redis, ignored. */
+  /** Bad data in Redis, ignored; or a live feed that missed entries. */
   warning(message: string, key: string): void
 }
 
@@ -42,10 +64,10 @@ export interface Sync {
   stop(): void
 }
 
-/** Marks the errors of commands that did not answer in time (a hung socket, likely). */
-const TIMED_OUT = Symbol('timed out')
-const timedOut = (error: unknown) =>
-  typeof error === 'object' && error !== null && TIMED_OUT in error
+/** Errors of commands that did not answer in time (a hung socket, likely). */
+class CommandTimeoutError extends Error {
+  override name = 'CommandTimeoutError'
+}
 
 /** Start the loop. It runs until `stop()`. */
 export function startSync(
@@ -60,6 +82,10 @@ export function startSync(
   /** The log position the replica is current with: last entry ID and its `n`. */
   let lastId = '0-0'
   let lastSeq = 0
+  /** When the last XREAD came back empty (`performance.now()`), while no read has since. */
+  let emptyReadAt: number | undefined
+  /** When the last heartbeat was sent. */
+  let heartbeatAt = -Infinity
   let connection: OwnedConnection = open()
   let onStop!: () => void
   const stopping = new Promise<void>((resolve) => (onStop = resolve))
@@ -86,17 +112,12 @@ export function startSync(
 
   /** Run a command with a deadline; a late reply is dropped (and its rejection handled). */
   function send(key: string, args: string[], timeoutMs = config.commandTimeoutMs) {
-    const reply = connection.send(key, args)
-    let timer: NodeJS.Timeout | undefined
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(Object.assign(new Error(`${args[0]} timed out`), { [TIMED_OUT]: true })),
-        timeoutMs,
-      )
-      timer.unref()
-    })
-    reply.catch(() => {})
-    return Promise.race([reply, deadline]).finally(() => clearTimeout(timer))
+    return withDeadline(
+      connection.send(key, args),
+      timeoutMs,
+      () => new CommandTimeoutError(`${args[0]} timed out after ${timeoutMs} ms`),
+      { unref: true },
+    )
   }
 
   /** Run a script on the sync connection, under the same deadline as any command. */
@@ -120,6 +141,34 @@ export function startSync(
       default:
         return false
     }
+  }
+
+  /**
+   * Apply log entries in order, advancing the position. Stops at a skip in `n` (lost entries,
+   * or the counter reset) and returns `gap: true`: only a full load can recover from that.
+   */
+  function applyEntries(entries: LogEntry[]): { gap: boolean } {
+    const now = nowSeconds()
+    let bad = 0
+    let gap = false
+    for (const { id, fields } of entries) {
+      if (compareIds(id, lastId) <= 0) {
+        throw new ReplyShapeError('stream', 'an entry at or before the position already applied')
+      }
+      const n = counter(fields.get('n'))
+      if (n === undefined) {
+        bad++ // not one of ours (no counter): step over it
+      } else if (n !== lastSeq + 1) {
+        gap = true
+        break
+      } else {
+        lastSeq = n
+        if (!apply(fields, now)) bad++
+      }
+      lastId = id
+    }
+    if (bad > 0) events.warning(`ignored ${bad} malformed entries in ${keys.log}`, keys.log)
+    return { gap }
   }
 
   /** ZSCAN `key`, handing each member and its score (whole seconds) to `each`. */
@@ -165,19 +214,46 @@ export function startSync(
     for (const [sub, at] of before) replica.addSubject(sub, at, at + config.maxTokenLifetime, now)
     lastId = position.entries[0]?.id ?? '0-0'
     lastSeq = position.seq ?? 0
+    emptyReadAt = undefined
+    heartbeatAt = startedAt
     if (position.seq === undefined) events.warning(`ignored ${keys.seq}: not a counter`, keys.seq)
     freshness.markFresh(startedAt)
     events.synced(true, performance.now() - startedAt)
   }
 
-  /** Whether tailing can resume from `lastId` without missing anything. */
-  async function logIntact(): Promise<boolean> {
-    const { seq, entries } = parsePosition(await script(afterCall(keys, lastId)))
-    if (seq === lastSeq) return true // nothing written since
-    // Something was: its first entry must still be there (trimming removes the oldest first).
-    return (
-      seq !== undefined && seq > lastSeq && counter(entries[0]?.fields.get('n')) === lastSeq + 1
-    )
+  /**
+   * Prove the position: apply whatever the log holds after `lastId` (a page at most) and, if
+   * that reaches Redis's counter, mark the replica fresh as of when the script was sent.
+   * 'more' when a full page came back (call again), 'lost' when only a full load can help.
+   */
+  async function heartbeat(): Promise<'fresh' | 'more' | 'lost'> {
+    const sentAt = performance.now()
+    heartbeatAt = sentAt
+    const position = parsePosition(await script(afterCall(keys, lastId, PAGE)))
+    const repliedAt = performance.now()
+    // A counter that is not one (someone else's value) counts as 0, as in the full load.
+    const seq = position.seq ?? 0
+    if (seq < lastSeq) return 'lost' // the counter was reset or deleted
+    if (applyEntries(position.entries).gap) return 'lost'
+    if (emptyReadAt !== undefined && position.entries.length > 0) {
+      // The tail's last read said "nothing after lastId"; entries older than that answer were
+      // there all along: the live feed is not delivering.
+      const answeredAtServerMs = position.serverMs - (repliedAt - emptyReadAt) - MISSED_SLACK_MS
+      const missed = position.entries.filter((e) => idTimeMs(e.id) < answeredAtServerMs).length
+      if (missed > 0) {
+        events.warning(
+          `the live feed (XREAD) returned nothing while ${missed} entries were waiting; the heartbeat applied them`,
+          keys.log,
+        )
+      }
+    }
+    emptyReadAt = undefined
+    if (lastSeq === seq) {
+      freshness.markFresh(sentAt)
+      return 'fresh'
+    }
+    if (position.entries.length === PAGE) return 'more'
+    return 'lost' // the counter is ahead, yet the entries after lastId are gone
   }
 
   /** One blocking read of the log; false if it revealed lost entries. */
@@ -197,28 +273,21 @@ export function startSync(
       ],
       config.blockMs + config.commandTimeoutMs,
     )
-    const { entries, malformed } = parseRead(reply)
-    const now = nowSeconds()
-    let bad = malformed
-    let gap = false
-    for (const { id, fields } of entries) {
-      const n = counter(fields.get('n'))
-      if (n === undefined) {
-        bad++ // not one of ours (no counter): step over it
-      } else if (n !== lastSeq + 1) {
-        gap = true // lost entries, or the counter was reset: reload everything
-        break
-      } else {
-        lastSeq = n
-        if (!apply(fields, now)) bad++
+    const entries = parseRead(reply, keys.log)
+    if (reply == null) {
+      // Redis answers nil only once the block has passed; earlier means it did not block, and
+      // reading again at once would spin.
+      const waitedMs = performance.now() - sentAt
+      if (waitedMs < config.blockMs / 2) {
+        throw new Error(
+          `XREAD BLOCK ${config.blockMs} answered nil after ${Math.round(waitedMs)} ms, without blocking`,
+        )
       }
-      lastId = id
+      emptyReadAt = performance.now()
+      return true
     }
-    if (bad > 0) events.warning(`ignored ${bad} malformed entries in ${keys.log}`, keys.log)
-    if (gap) return false
-    // A full page may have more behind it: current only once a read comes back short.
-    if (entries.length < PAGE) freshness.markFresh(sentAt)
-    return true
+    emptyReadAt = undefined
+    return !applyEntries(entries).gap
   }
 
   async function run(): Promise<void> {
@@ -243,11 +312,15 @@ export function startSync(
         if (mode === 'full') {
           await fullLoad()
           mode = 'tail'
-        } else if (mode === 'check') {
+        } else if (mode === 'check' || performance.now() - heartbeatAt >= config.blockMs / 2) {
           const startedAt = performance.now()
-          mode = (await logIntact()) ? 'tail' : 'full'
-          if (mode === 'tail') events.synced(false, performance.now() - startedAt)
-          continue
+          const outcome = await heartbeat()
+          if (outcome === 'lost') mode = 'full'
+          else if (outcome === 'fresh' && mode === 'check') {
+            mode = 'tail'
+            events.synced(false, performance.now() - startedAt)
+          }
+          if (outcome !== 'fresh') continue
         }
         if (!(await tail())) mode = 'full'
         reported = false
@@ -255,9 +328,11 @@ export function startSync(
       } catch (error) {
         if (stopped) return
         if (mode === 'tail') mode = 'check'
+        // A reply no supported client gives: nothing read through it can be trusted.
+        if (error instanceof ReplyShapeError) freshness.markStale()
         reportFailure(error)
         // A hung socket: start over on a new connection.
-        if (timedOut(error)) replaceConnection()
+        if (error instanceof CommandTimeoutError) replaceConnection()
         await pause(backoff)
         backoff = Math.min(backoff * 2, maxBackoffMs)
       }
@@ -286,4 +361,12 @@ export function startSync(
       onStop()
     },
   }
+}
+
+/** Order of two stream IDs (`ms-seq`): negative, zero or positive. */
+function compareIds(a: string, b: string): number {
+  const [aMs, aSeq] = a.split('-').map(BigInt) as [bigint, bigint]
+  const [bMs, bSeq] = b.split('-').map(BigInt) as [bigint, bigint]
+  if (aMs !== bMs) return aMs < bMs ? -1 : 1
+  return aSeq === bSeq ? 0 : aSeq < bSeq ? -1 : 1
 }

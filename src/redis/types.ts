@@ -9,7 +9,7 @@ import type { Duration, JwtHeader, JwtPayload } from '../types.js'
 type AnyMethod = (...args: never[]) => unknown
 
 /**
- * An ioredis 5+ client: a `Redis` or a `Cluster`. Recognised by its `call` method.
+ * An ioredis 5 or 6 client: a `Redis` or a `Cluster`. Recognised by its `call` method.
  */
 export interface IoRedisClientLike {
   call: AnyMethod
@@ -18,7 +18,7 @@ export interface IoRedisClientLike {
 }
 
 /**
- * A node-redis 4+ client (`createClient`) or cluster (`createCluster`). Recognised by its
+ * A node-redis 4, 5 or 6 client (`createClient`) or cluster (`createCluster`). Recognised by its
  * `sendCommand` and `connect` methods.
  */
 export interface NodeRedisClientLike {
@@ -34,8 +34,8 @@ export type RedisClientLike = IoRedisClientLike | NodeRedisClientLike
 /** Options of `redisDenylist`. */
 export interface RedisDenylistOptions {
   /**
-   * Your Redis client: ioredis 5+ (`Redis` or `Cluster`) or node-redis 4+ (`createClient` or
-   * `createCluster`). Revocations are written through it; the denylist reads through one
+   * Your Redis client: ioredis 5 or 6 (`Redis` or `Cluster`) or node-redis 4, 5 or 6
+   * (`createClient` or `createCluster`). Revocations are written through it; the denylist reads through one
    * dedicated connection made with its `duplicate()`. A node-redis client must be connected by
    * you (`await client.connect()`) before `revoke` is called. Required.
    */
@@ -121,10 +121,13 @@ export interface RedisDenylistStatus {
 export interface RedisDenylist {
   /**
    * The verifier's hook: whether this token (by `jti`) or its subject (by `sub` and `iat`) is
-   * revoked. Synchronous. Throws while the replica is staler than `maxStaleness` (the verifier
-   * answers 503), unless `failOpen`.
+   * revoked. Synchronous while the replica is fresh. Before the first load has finished (and
+   * within `maxStaleness` of creation) it returns a promise that settles once the load is done,
+   * so the first requests of a process that just started wait (the verifier bounds the wait
+   * with its `denylistTimeout`) instead of being refused. Throws while the replica is staler
+   * than `maxStaleness` (the verifier answers 503), unless `failOpen`.
    */
-  isRevoked(payload: Readonly<JwtPayload>, header?: Readonly<JwtHeader>): boolean
+  isRevoked(payload: Readonly<JwtPayload>, header?: Readonly<JwtHeader>): boolean | Promise<boolean>
   /**
    * Grows with every new revocation and every change of freshness: the verifier re-asks
    * `isRevoked` about a cached token only after it changed (see `Denylist.generation`).
@@ -133,7 +136,9 @@ export interface RedisDenylist {
   /**
    * Refuse this token everywhere until its `exp` (plus `clockTolerance`); Redis then forgets
    * it. Resolves once Redis has stored it, and this process already refuses the token. An
-   * already expired token resolves without a write.
+   * already expired token resolves without a write. Rejects when Redis refuses the write (out
+   * of memory, a read-only replica, a foreign value under the key) or does not confirm it within
+   * `commandTimeout`: the revocation must then be retried, it is not in force.
    */
   revoke(token: TokenRevocation): Promise<void>
   /**
@@ -149,7 +154,8 @@ export interface RedisDenylist {
   revokeSubject(sub: string, options?: SubjectRevocationOptions): Promise<void>
   /**
    * Resolves once the replica has been loaded from Redis for the first time. Rejects only if
-   * the denylist is closed first. Until then `isRevoked` throws (503), unless `failOpen`.
+   * the denylist is closed first. Until then `isRevoked` waits for the load (at most
+   * `maxStaleness` from creation), then throws (503) unless `failOpen`.
    */
   ready(): Promise<void>
   /** Size and freshness of the local replica (for health checks and metrics). */

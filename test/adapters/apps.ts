@@ -31,6 +31,7 @@ import jwtGate, * as fastifyGuards from '../../adapters/fastify.js'
 import * as honoGuards from '../../adapters/hono.js'
 import * as koaGuards from '../../adapters/koa.js'
 import { listen, type Listening } from '../helpers/http.js'
+import { LATEST_PEERS_DIR, latestPeer, latestPeerVersion } from '../helpers/peers.js'
 import type { TestCertificate } from '../helpers/tls.js'
 
 /** A running app and what its handlers saw. */
@@ -306,8 +307,26 @@ function honoApp(name: string): AppFactory {
   }
 }
 
-/** Every framework and major version the adapters support. */
-export const APPS: AppFactory[] = [
+/** The newest published frameworks, under `npm run test:latest` (see test/helpers/peers.ts). */
+const LATEST_APPS: AppFactory[] | undefined = LATEST_PEERS_DIR
+  ? [
+      expressApp(
+        `express@${latestPeerVersion('express')}`,
+        (await latestPeer<{ default: typeof express5 }>('express')).default,
+      ),
+      koaApp(
+        `koa@${latestPeerVersion('koa')}`,
+        (await latestPeer<{ default: typeof koa3 }>('koa')).default,
+      ),
+      fastifyApp(
+        `fastify@${latestPeerVersion('fastify')}`,
+        (await latestPeer<{ default: typeof fastify5 }>('fastify')).default,
+      ),
+    ]
+  : undefined
+
+/** Every framework and major version the adapters support (or the newest, under test:latest). */
+export const APPS: AppFactory[] = LATEST_APPS ?? [
   expressApp('express@5', express5),
   expressApp('express@4', express4),
   koaApp('koa@3', koa3),

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { before, describe, test } from 'node:test'
-import type { DenylistEvent } from '../../src/events.js'
+import type { DenylistEvent } from '../../src/redis/events.js'
 import { redisDenylist, type RedisDenylist } from '../../src/redis/index.js'
 import { redisSuite, startRedisServer, type RedisServer } from '../helpers/redis-server.js'
 import { CLIENTS, captureEvents, suiteCleanup, eventually, type TestClient } from './harness.js'

@@ -1,22 +1,26 @@
 /**
- * Shared pieces of the Redis denylist tests: the three client libraries behind one factory
- * shape, a small Express API guarded by a verifier with the denylist (GET /me, POST /logout,
+ * Shared pieces of the Redis denylist tests: every supported client major (ioredis 5 and 6,
+ * node-redis 4, 5 and 6; standalone and cluster) behind one factory shape, a small Express API guarded by a verifier with the denylist (GET /me, POST /logout,
  * POST /logout-everywhere), event capture on `jwt-gate:denylist`, and a tripwire for unhandled
  * rejections and uncaught exceptions (a Redis outage must never produce either).
  */
 import express, { type ErrorRequestHandler } from 'express'
-import { Redis } from 'ioredis'
+import * as ioredis5 from 'ioredis'
+import * as ioredis6 from 'ioredis6'
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { after } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { createClient } from 'redis'
-import { createClient as createClient4 } from 'redis4'
+import * as redis5 from 'redis'
+import * as redis4 from 'redis4'
+import * as redis6 from 'redis6'
 import { requireJwt } from '../../adapters/express.js'
-import { CHANNELS, type DenylistEvent } from '../../src/events.js'
+import { CHANNELS } from '../../src/events.js'
+import type { DenylistEvent } from '../../src/redis/events.js'
 import { createVerifier, isAuthError, type Verifier } from '../../src/index.js'
 import type { RedisClientLike, RedisDenylist } from '../../src/redis/index.js'
 import type { TestIssuer } from '../../src/testing/index.js'
 import { listen, type Listening } from '../helpers/http.js'
+import { LATEST_PEERS_DIR, latestPeer, latestPeerVersion } from '../helpers/peers.js'
 
 export const AUDIENCE = 'https://api.example.com'
 
@@ -50,14 +54,31 @@ export interface ConnectOptions {
 
 const quiet = () => {}
 
-/** ioredis 5, node-redis 5 and node-redis 4 (the `redis4` npm alias). */
-export const CLIENTS: ClientFactory[] = [
-  {
-    name: 'ioredis',
+/** The parts of ioredis the tests use (5 and 6 share them). */
+type IoRedisModule = Pick<typeof ioredis5, 'Redis' | 'Cluster'>
+/** The parts of node-redis the tests use (4, 5 and 6 share them, loosely typed). */
+interface NodeRedisModule {
+  createClient(options: Record<string, unknown>): NodeRedisTestClient
+  createCluster(options: Record<string, unknown>): NodeRedisTestClient
+}
+interface NodeRedisTestClient {
+  on(event: string, listener: (...args: unknown[]) => void): unknown
+  connect(): Promise<unknown>
+  sendCommand(...args: unknown[]): Promise<unknown>
+  destroy?(): void
+  disconnect(): Promise<void>
+  isOpen: boolean
+}
+
+/** A client factory for one ioredis major. */
+function ioredisFactory(name: string, lib: IoRedisModule, extra: object = {}): ClientFactory {
+  return {
+    name,
     connect(port, { listenForErrors = true, retryMs = 100 } = {}) {
-      const client = new Redis(port, '127.0.0.1', {
+      const client = new lib.Redis(port, '127.0.0.1', {
         retryStrategy: () => retryMs,
         disconnectTimeout: 100,
+        ...extra,
       })
       if (listenForErrors) client.on('error', quiet)
       return Promise.resolve({
@@ -66,62 +87,136 @@ export const CLIENTS: ClientFactory[] = [
         close: () => Promise.resolve(client.disconnect()),
       })
     },
-  },
-  {
-    name: 'node-redis@5',
+  }
+}
+
+/** A client factory for one node-redis major. */
+function nodeRedisFactory(name: string, lib: NodeRedisModule, extra: object = {}): ClientFactory {
+  return {
+    name,
     async connect(port, { listenForErrors = true, wait = true, retryMs = 100 } = {}) {
-      const client = createClient({
+      const client = lib.createClient({
         socket: { host: '127.0.0.1', port, reconnectStrategy: () => retryMs },
+        ...extra,
       })
       if (listenForErrors) client.on('error', quiet)
       const connecting = client.connect()
       if (wait) await connecting
       else connecting.catch(quiet)
       return {
-        client,
-        command: (args) => client.sendCommand(args),
-        close: () => Promise.resolve(client.isOpen ? client.destroy() : undefined),
-      }
-    },
-  },
-  {
-    name: 'node-redis@4',
-    async connect(port, { listenForErrors = true, wait = true, retryMs = 100 } = {}) {
-      const client = createClient4({
-        socket: { host: '127.0.0.1', port, reconnectStrategy: () => retryMs },
-      })
-      if (listenForErrors) client.on('error', quiet)
-      const connecting = client.connect()
-      if (wait) await connecting
-      else connecting.catch(quiet)
-      return {
-        client,
+        client: client as unknown as RedisClientLike,
         command: (args) => client.sendCommand(args),
         close: async () => {
-          if (client.isOpen) await client.disconnect()
+          if (!client.isOpen) return
+          // destroy() since node-redis 5; 4 only has disconnect().
+          if (typeof client.destroy === 'function') client.destroy()
+          else await client.disconnect()
         },
       }
     },
-  },
-]
-
-/** node-redis 5 speaking RESP3 (maps instead of flat arrays in some replies). */
-export const RESP3_CLIENT: ClientFactory = {
-  name: 'node-redis@5 (RESP3)',
-  async connect(port, { listenForErrors = true } = {}) {
-    const client = createClient({
-      RESP: 3,
-      socket: { host: '127.0.0.1', port, reconnectStrategy: () => 100 },
-    })
-    if (listenForErrors) client.on('error', quiet)
-    await client.connect()
-    return {
-      client,
-      command: (args) => client.sendCommand(args),
-      close: () => Promise.resolve(client.isOpen ? client.destroy() : undefined),
-    }
-  },
+  }
 }
+
+/** A Redis Cluster client of one library major, for the cluster suite. */
+export interface ClusterFactory {
+  name: string
+  /** Connect to the cluster whose masters are `nodes`. */
+  connect(nodes: { host: string; port: number }[]): Promise<TestClient>
+}
+
+function ioredisClusterFactory(name: string, lib: IoRedisModule): ClusterFactory {
+  return {
+    name,
+    connect(nodes) {
+      const client = new lib.Cluster(nodes, {
+        clusterRetryStrategy: () => 100,
+        redisOptions: { disconnectTimeout: 100 },
+      })
+      client.on('error', quiet)
+      return Promise.resolve({
+        client,
+        command: (args) => client.call(args[0]!, ...args.slice(1)),
+        close: () => Promise.resolve(client.disconnect()),
+      })
+    },
+  }
+}
+
+function nodeRedisClusterFactory(name: string, lib: NodeRedisModule): ClusterFactory {
+  return {
+    name,
+    async connect(nodes) {
+      const client = lib.createCluster({
+        rootNodes: nodes.map(({ host, port }) => ({ url: `redis://${host}:${port}` })),
+      })
+      client.on('error', quiet)
+      await client.connect()
+      return {
+        client: client as unknown as RedisClientLike,
+        command: (args) => client.sendCommand(undefined, false, args),
+        close: async () => {
+          if (typeof client.destroy === 'function') client.destroy()
+          else await client.disconnect()
+        },
+      }
+    },
+  }
+}
+
+const latest = LATEST_PEERS_DIR
+  ? {
+      ioredis: await latestPeer<IoRedisModule>('ioredis'),
+      redis: await latestPeer<NodeRedisModule>('redis'),
+      ioredisVersion: latestPeerVersion('ioredis'),
+      redisVersion: latestPeerVersion('redis'),
+    }
+  : undefined
+
+const node = (lib: unknown) => lib as NodeRedisModule
+
+/**
+ * Every supported client major, each with its library's default protocol: ioredis 5 (RESP2),
+ * ioredis 6 (RESP3, maps flattened), node-redis 4 and 5 (RESP2), node-redis 6 (RESP3). Under
+ * `npm run test:latest`: the newest published ioredis and node-redis instead.
+ */
+export const CLIENTS: ClientFactory[] = latest
+  ? [
+      ioredisFactory(`ioredis@${latest.ioredisVersion}`, latest.ioredis),
+      nodeRedisFactory(`node-redis@${latest.redisVersion}`, latest.redis),
+    ]
+  : [
+      ioredisFactory('ioredis@5', ioredis5),
+      ioredisFactory('ioredis@6', ioredis6 as unknown as IoRedisModule),
+      nodeRedisFactory('node-redis@4', node(redis4)),
+      nodeRedisFactory('node-redis@5', node(redis5)),
+      nodeRedisFactory('node-redis@6', node(redis6)),
+    ]
+
+/**
+ * The other protocol of the libraries that speak both, for the suites that cover every reply
+ * shape: ioredis 6 on RESP2, node-redis 5 on RESP3, node-redis 6 on RESP2.
+ */
+export const OTHER_PROTOCOL_CLIENTS: ClientFactory[] = latest
+  ? []
+  : [
+      ioredisFactory('ioredis@6 (RESP2)', ioredis6 as unknown as IoRedisModule, { protocol: 2 }),
+      nodeRedisFactory('node-redis@5 (RESP3)', node(redis5), { RESP: 3 }),
+      nodeRedisFactory('node-redis@6 (RESP2)', node(redis6), { RESP: 2 }),
+    ]
+
+/** Every supported cluster client major (the newest ones under `npm run test:latest`). */
+export const CLUSTER_CLIENTS: ClusterFactory[] = latest
+  ? [
+      ioredisClusterFactory(`ioredis@${latest.ioredisVersion} Cluster`, latest.ioredis),
+      nodeRedisClusterFactory(`node-redis@${latest.redisVersion} cluster`, latest.redis),
+    ]
+  : [
+      ioredisClusterFactory('ioredis@5 Cluster', ioredis5),
+      ioredisClusterFactory('ioredis@6 Cluster', ioredis6 as unknown as IoRedisModule),
+      nodeRedisClusterFactory('node-redis@4 cluster', node(redis4)),
+      nodeRedisClusterFactory('node-redis@5 cluster', node(redis5)),
+      nodeRedisClusterFactory('node-redis@6 cluster', node(redis6)),
+    ]
 
 /** A running API guarded by a verifier that consults `denylist`. */
 export interface TestApi extends Listening {

@@ -8,10 +8,12 @@ import { describe, test } from 'node:test'
 import { denylistKeys } from '../../src/redis/keys.js'
 import {
   counter,
+  idTimeMs,
   parseEntries,
   parsePosition,
   parseRead,
   parseScan,
+  ReplyShapeError,
   seconds,
 } from '../../src/redis/replies.js'
 
@@ -34,47 +36,84 @@ describe('keys', () => {
 
 describe('replies', () => {
   const entry = (id: string, ...fields: string[]) => [id, fields]
+  const entries = [entry('1-0', 'n', '1', 'kind', 'jti'), entry('2-0', 'n', '2')]
+  const plain = (parsed: { id: string; fields: Map<string, string> }[]) =>
+    parsed.map((e) => [e.id, Object.fromEntries(e.fields)])
 
-  test('XREAD: RESP2 arrays, RESP3 maps and objects, nil', () => {
-    const entries = [entry('1-0', 'n', '1', 'kind', 'jti'), entry('2-0', 'n', '2')]
-    for (const reply of [
-      [['log', entries]],
-      new Map([['log', entries]]),
-      { log: entries },
-      [{ name: 'log', messages: entries }],
-    ]) {
-      const { entries: parsed, malformed } = parseRead(reply)
-      assert.equal(malformed, 0)
+  test('XREAD: every shape the supported clients produce, and nil', () => {
+    for (const [client, reply] of [
+      ['RESP2 (ioredis 5, node-redis 4/5, ioredis 6 protocol 2)', [['log', entries]]],
+      ['RESP3 map flattened (ioredis 6 default)', ['log', entries]],
+      ['RESP3 map as an object (node-redis 6, node-redis 5 RESP3)', { log: entries }],
+      ['RESP3 map as a Map', new Map([['log', entries]])],
+      ['node-redis typed', [{ name: 'log', messages: entries }]],
+      ['Buffers', [[Buffer.from('log'), entries]]],
+    ] as const) {
       assert.deepEqual(
-        parsed.map((e) => [e.id, Object.fromEntries(e.fields)]),
+        plain(parseRead(reply, 'log')),
         [
           ['1-0', { n: '1', kind: 'jti' }],
           ['2-0', { n: '2' }],
         ],
+        client,
       )
     }
-    assert.deepEqual(parseRead(null), { entries: [], malformed: 0 })
+    assert.deepEqual(parseRead(null, 'log'), [])
+    assert.deepEqual(parseRead(undefined, 'log'), [])
   })
 
-  test('entries: Buffers and field maps are read; junk is counted, not thrown', () => {
-    const { entries, malformed } = parseEntries([
+  test('XREAD: an unrecognised shape is an error, never "no entries"', () => {
+    for (const reply of [
+      [],
+      [[]],
+      {},
+      new Map(),
+      'log',
+      42,
+      [
+        ['log', entries],
+        ['other', entries],
+      ],
+      { log: entries, other: entries },
+      [['other', entries]], // another stream than the one read
+      ['other', entries],
+      [['log', 'not entries']],
+      ['log', [['1-0']]],
+      ['log', [['not-an-id', []]]],
+      ['log', [['1-0', 'fields as a string']]],
+      ['log', [['1-0', ['odd']]]],
+      ['log', ['junk']],
+    ]) {
+      assert.throws(() => parseRead(reply, 'log'), ReplyShapeError, JSON.stringify(reply))
+    }
+    // The message names the shape, not the contents.
+    assert.throws(
+      () => parseRead([['secret-key', entries]], 'log'),
+      (error: Error) => {
+        assert.match(error.message, /unrecognised XREAD reply/)
+        assert.doesNotMatch(error.message, /secret/)
+        return true
+      },
+    )
+  })
+
+  test('entries: Buffers, field maps and objects are read; a wrong shape throws', () => {
+    const parsed = parseEntries([
       [Buffer.from('5-1'), [Buffer.from('n'), Buffer.from('7')]],
       { id: '6-0', message: { n: '8' } },
       ['7-0', new Map([['n', '9']])],
-      ['not-an-id', []],
-      'junk',
-      [1, 2, 3],
     ])
     assert.deepEqual(
-      entries.map((e) => [e.id, e.fields.get('n')]),
+      parsed.map((e) => [e.id, e.fields.get('n')]),
       [
         ['5-1', '7'],
         ['6-0', '8'],
         ['7-0', '9'],
       ],
     )
-    assert.equal(malformed, 3)
-    assert.deepEqual(parseEntries('nonsense'), { entries: [], malformed: 1 })
+    for (const reply of ['nonsense', null, [[1, 2, 3]], ['junk'], [['x-1', []]]]) {
+      assert.throws(() => parseEntries(reply), ReplyShapeError, JSON.stringify(reply))
+    }
   })
 
   test('ZSCAN pages, position replies, counters and seconds', () => {
@@ -85,11 +124,21 @@ describe('replies', () => {
         ['b', '2'],
       ],
     })
-    assert.throws(() => parseScan('oops'), TypeError)
-    assert.deepEqual(parsePosition([null, []]), { seq: 0, entries: [] })
-    assert.equal(parsePosition(['12', [entry('3-0', 'n', '12')]]).seq, 12)
-    assert.equal(parsePosition(['many', []]).seq, undefined)
-    assert.throws(() => parsePosition([]), TypeError)
+    assert.throws(() => parseScan('oops'), ReplyShapeError)
+    assert.throws(() => parseScan(['0', ['a']]), ReplyShapeError)
+    assert.deepEqual(parsePosition([null, [], '1700000000', '250999']), {
+      seq: 0,
+      entries: [],
+      serverMs: 1_700_000_000_250,
+    })
+    assert.equal(parsePosition(['12', [entry('3-0', 'n', '12')], 1, 0]).seq, 12)
+    assert.equal(parsePosition([12, [], '1', '0']).seq, 12) // RESP3 integers
+    assert.equal(parsePosition(['many', [], '1', '0']).seq, undefined)
+    assert.throws(() => parsePosition([]), ReplyShapeError)
+    assert.throws(() => parsePosition([null, []]), ReplyShapeError)
+    assert.throws(() => parsePosition([null, 'x', '1', '0']), ReplyShapeError)
+    assert.throws(() => parsePosition([null, [], 'x', '0']), ReplyShapeError)
+    assert.equal(idTimeMs('1700000000123-4'), 1_700_000_000_123)
     assert.deepEqual(['1', '0', '-1', '1.5', '01', 'x', undefined].map(counter), [
       1,
       undefined,

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict'
 import { before, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { DenylistEvent } from '../../src/events.js'
+import type { DenylistEvent } from '../../src/redis/events.js'
 import { redisDenylist, type RedisDenylist } from '../../src/redis/index.js'
 import { createTestIssuer, type TestIssuer } from '../../src/testing/index.js'
 import { bearer, send } from '../helpers/http.js'
