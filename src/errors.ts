@@ -52,6 +52,9 @@ export type AuthErrorReason =
   | 'discovery_unavailable'
   | 'issuer_unavailable'
   | 'denylist_unavailable'
+  | 'unbound_token'
+  | 'dpop_downgrade'
+  | 'dpop_required'
 
 /** HTTP statuses an `AuthError` can carry. */
 export type AuthErrorStatus = 400 | 401 | 403 | 503

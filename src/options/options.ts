@@ -61,6 +61,8 @@ export interface NormalizedOptions {
   maxPayloadDepth: number
   realm: string
   remote: JwksCacheSettings
+  /** `uncheckedBinding: 'accept'`: accept `cnf`-bound tokens whose binding nothing checks. */
+  acceptUncheckedBinding: boolean
 }
 
 /** RFC 6265 cookie-name: an RFC 7230 token. */
@@ -207,6 +209,7 @@ export function normalizeOptions(options: VerifierOptions): NormalizedOptions {
     maxTokenLength: given.maxTokenLength,
     maxPayloadDepth: given.maxPayloadDepth,
     realm: given.realm ?? defaultRealm(trusted),
+    acceptUncheckedBinding: given.uncheckedBinding === 'accept',
     remote: {
       cacheMaxAgeMs: remote.cacheMaxAge,
       cooldownMs: remote.cooldown,
