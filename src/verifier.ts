@@ -14,6 +14,8 @@
  * request wait for I/O. The public methods still return promises, as the contract says.
  */
 import { checkBinding, type BindingOptions, type Presentation } from './binding/binding.js'
+import { createMtlsCheck } from './binding/mtls.js'
+import { createDpopCheck } from './dpop/proof.js'
 import { checkAudienceAndTime, checkClaimShapes } from './claims/claims.js'
 import { checkCsrf } from './request/csrf.js'
 import { checkHeaderRules, createDecoder, type DecodedToken } from './jws/decode.js'
@@ -25,6 +27,7 @@ import {
   SourceUnavailableError,
   unavailable,
   type AuthError,
+  type Realm,
 } from './errors.js'
 import { rememberRealm } from './guards/realm.js'
 import {
@@ -92,7 +95,9 @@ export function fastPathOf(verifier: Verifier): Authenticate | undefined {
  */
 export function createVerifier(options: VerifierOptions): Verifier {
   const config = normalizeOptions(options)
-  const { realm, denylist } = config
+  const { denylist } = config
+  // With DPoP the challenges name both schemes and the proof algorithms.
+  const realm = config.challenge
   const trusted = config.trusted
   const issuers =
     trusted.kind === 'fixed'
@@ -102,9 +107,10 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const tokenCache = config.tokenCacheSize > 0 ? createTokenCache(config.tokenCacheSize) : undefined
   const binding: BindingOptions = {
     acceptUncheckedBinding: config.acceptUncheckedBinding,
-    dpop: undefined,
-    mtls: undefined,
+    dpop: config.dpop === undefined ? undefined : createDpopCheck(config.dpop, realm),
+    mtls: config.mtls === undefined ? undefined : createMtlsCheck(config.mtls, realm),
   }
+  const extractOptions = { ...config, realm, dpopScheme: config.dpop !== undefined }
   let closed = false
 
   /** (2)–(4) for one token; synchronous unless a key fetch or the denylist is asynchronous. */
@@ -256,7 +262,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     request: RequestLike,
     credentialsRequired: boolean,
   ): AuthResult | null | Promise<AuthResult | null> {
-    const found = extractToken(request, config)
+    const found = extractToken(request, extractOptions)
     if (found === undefined) {
       if (credentialsRequired) throw noToken(realm)
       rememberRealm(request, realm)
@@ -265,7 +271,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     if (found.from === 'cookie' && config.csrf !== false) {
       checkCsrf(request, config.csrf, realm)
     }
-    return verifyToken(found.token, { scheme: 'Bearer', request })
+    return verifyToken(found.token, { scheme: found.scheme, request })
   }
 
   /** (1)–(4) for one request, synchronous when it can be; every refusal is published. */
@@ -315,7 +321,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
  * Run a stage chain into a promise. A thrown `AuthError` is published and rejected as is;
  * anything else (a bug, a broken denylist object) becomes a 401 rather than a 500 or a pass.
  */
-function runAsPromise<T>(realm: string, run: () => T | Promise<T>): Promise<T> {
+function runAsPromise<T>(realm: Realm, run: () => T | Promise<T>): Promise<T> {
   try {
     return Promise.resolve(publishingRejection(run(), realm))
   } catch (error) {
@@ -324,7 +330,7 @@ function runAsPromise<T>(realm: string, run: () => T | Promise<T>): Promise<T> {
 }
 
 /** A synchronous value as is; a promise whose rejection becomes a published `AuthError`. */
-function publishingRejection<T>(value: T | Promise<T>, realm: string): T | Promise<T> {
+function publishingRejection<T>(value: T | Promise<T>, realm: Realm): T | Promise<T> {
   if (!(value instanceof Promise)) return value
   return value.catch((error: unknown) => {
     throw publishedAuthError(error, realm)
@@ -332,7 +338,7 @@ function publishingRejection<T>(value: T | Promise<T>, realm: string): T | Promi
 }
 
 /** `error` as an `AuthError` (anything else becomes a 401), published on `jwt-gate:rejected`. */
-function publishedAuthError(error: unknown, realm: string): AuthError {
+function publishedAuthError(error: unknown, realm: Realm): AuthError {
   const authError = isAuthError(error)
     ? error
     : invalidToken(realm, 'malformed', 'The token could not be verified.', error)

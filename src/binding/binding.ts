@@ -12,7 +12,7 @@
  * - With `mtls`, an `x5t#S256`-bound token must come over a connection whose client certificate
  *   has that thumbprint.
  */
-import { invalidToken, type AuthErrorReason, type Realm } from '../errors.js'
+import { dpopRefused, invalidToken, type AuthErrorReason, type Realm } from '../errors.js'
 import type { JwtPayload, RequestLike } from '../types.js'
 
 /** How the token was presented: its scheme, and the request (none for `verifier.verify`). */
@@ -68,7 +68,12 @@ export function checkBinding(
   }
   if (scheme === 'DPoP') {
     if (jkt === undefined) {
-      throw refuse(realm, 'unbound_token', 'The token sent with the DPoP scheme is not DPoP-bound.')
+      throw dpopRefused(
+        realm,
+        'invalid_token',
+        'unbound_token',
+        'The token sent with the DPoP scheme is not DPoP-bound.',
+      )
     }
     return dpop!.check(request!, token, jkt)
   }
