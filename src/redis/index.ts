@@ -257,3 +257,5 @@ function toSeconds(before: Date | number | undefined): number {
 function describe(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error)
 }
+
+export { redisReplayStore, type RedisReplayStoreOptions } from './replay-store.js'
