@@ -9,7 +9,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import Provider from 'oidc-provider'
-import { generateKeyPairSafelySync, type KeyPairSpec } from '../../src/testing/key-generation.js'
+import { generateKeyPairSafelySync } from '../../src/testing/key-generation-sync.js'
+import type { KeyPairSpec } from '../../src/testing/key-generation.js'
 
 /** Options of `startAuthorizationServer`. */
 export interface AuthorizationServerOptions {
