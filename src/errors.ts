@@ -52,6 +52,24 @@ export type AuthErrorReason =
   | 'discovery_unavailable'
   | 'issuer_unavailable'
   | 'denylist_unavailable'
+  | 'unbound_token'
+  | 'dpop_downgrade'
+  | 'dpop_required'
+  | 'dpop_proof_missing'
+  | 'dpop_proof_malformed'
+  | 'dpop_alg_not_allowed'
+  | 'dpop_bad_key'
+  | 'dpop_bad_signature'
+  | 'dpop_wrong_method'
+  | 'dpop_wrong_url'
+  | 'dpop_proof_stale'
+  | 'dpop_wrong_ath'
+  | 'dpop_replayed'
+  | 'dpop_key_mismatch'
+  | 'dpop_nonce_required'
+  | 'dpop_replay_unavailable'
+  | 'certificate_missing'
+  | 'certificate_mismatch'
 
 /** HTTP statuses an `AuthError` can carry. */
 export type AuthErrorStatus = 400 | 401 | 403 | 503
@@ -275,6 +293,21 @@ export function invalidToken(
   })
 }
 
+/**
+ * 401 for a DPoP presentation (RFC 9449 §7.1), on the DPoP challenge: `invalid_dpop_proof` for a
+ * proof problem, `invalid_token` for the token's binding, `use_dpop_nonce` with a `DPoP-Nonce`
+ * header for a missing or stale server nonce.
+ */
+export function dpopRefused(
+  realm: Realm,
+  code: 'invalid_dpop_proof' | 'invalid_token' | 'use_dpop_nonce',
+  reason: AuthErrorReason,
+  message: string,
+  headers?: Readonly<Record<string, string>>,
+): AuthError {
+  return new AuthError({ status: 401, code, reason, message, realm, scheme: 'DPoP', headers })
+}
+
 /** 403 `insufficient_scope` with the required scopes in the challenge. */
 export function insufficientScope(realm: Realm, scopes: readonly string[]): AuthError {
   return new AuthError({
@@ -305,16 +338,22 @@ export function claimCheckFailed(realm: Realm): AuthError {
 export function unavailable(
   realm: Realm,
   reason:
-    'jwks_unavailable' | 'discovery_unavailable' | 'issuer_unavailable' | 'denylist_unavailable',
+    | 'jwks_unavailable'
+    | 'discovery_unavailable'
+    | 'issuer_unavailable'
+    | 'denylist_unavailable'
+    | 'dpop_replay_unavailable',
   retryAfterSeconds: number,
   cause?: unknown,
 ): AuthError {
   const what =
     reason === 'denylist_unavailable'
       ? 'revocation list is'
-      : reason === 'issuer_unavailable'
-        ? "token issuer's settings are"
-        : 'signing keys are'
+      : reason === 'dpop_replay_unavailable'
+        ? 'DPoP replay check is'
+        : reason === 'issuer_unavailable'
+          ? "token issuer's settings are"
+          : 'signing keys are'
   return new AuthError({
     status: 503,
     code: 'temporarily_unavailable',

@@ -6,6 +6,7 @@
  * `jwksUri` and `secret` fails to compile; `createVerifier` repeats the check at run time
  * for JavaScript callers.
  */
+import type { X509Certificate } from 'node:crypto'
 
 /** A duration: a number of seconds, or a string such as `'30s'`, `'10m'`, `'1h'`, `'1d'`. */
 export type Duration = number | string
@@ -102,13 +103,67 @@ export interface Denylist {
 }
 
 /**
+ * Where a DPoP proof's `jti` is remembered, so a proof works once (RFC 9449 §11.1). The default is
+ * in this process's memory (bounded); `redisReplayStore` from `jwt-gate/redis` shares it across
+ * every instance of the API.
+ */
+export interface ReplayStore {
+  /**
+   * Record `id` as used for `ttlMs` milliseconds. Return `true` when it was unused (the proof may
+   * pass) and `false` when it was already used (a replay, 401 `dpop_replayed`). Throw, reject or
+   * take longer than `denylistTimeout` when the store cannot answer: the request gets 503 with
+   * `Retry-After` (fail closed).
+   */
+  markUsed(id: string, ttlMs: number): boolean | Promise<boolean>
+}
+
+/** DPoP (RFC 9449): access tokens bound to a key the client proves it holds on every request. */
+export interface DpopOptions {
+  /** Refuse plain bearer tokens too: only DPoP-bound tokens with a proof pass. Default `false`. */
+  required?: boolean
+  /**
+   * The API's public origin (`'https://api.example.com'`), from which the expected `htu` is built
+   * with the request path; or a function of the request returning it. Required: the `Host` and
+   * `X-Forwarded-*` headers are never trusted on their own (a function may read them if your proxy
+   * sets them).
+   */
+  origin: string | ((request: RequestLike) => string)
+  /** Proof algorithms (asymmetric only). Default `['ES256', 'EdDSA', 'RS256', 'PS256']`. */
+  algorithms?: Algorithm[]
+  /** How far a proof's `iat` may be from now, either way (plus `clockTolerance`). Default `'60s'`. */
+  maxProofAge?: Duration
+  /**
+   * Server nonces (RFC 9449 §8): `true` for this process's own, `{ secret }` for nonces every
+   * instance sharing the secret (32 bytes or more) issues and accepts. A proof without a current
+   * nonce gets 401 `use_dpop_nonce` with a `DPoP-Nonce` header. Default `false`.
+   */
+  nonce?: boolean | { secret: string | Uint8Array }
+  /** Where proof ids are remembered. Default: in memory, at most 200,000 live proofs. */
+  replay?: ReplayStore
+}
+
+/** A client certificate, as `mtls.certificate` may return it. */
+export type ClientCertificate = X509Certificate | string | Uint8Array
+
+/** Certificate-bound access tokens (RFC 8705 §3). */
+export interface MtlsOptions {
+  /**
+   * The client certificate of a request: an `X509Certificate`, PEM text or DER bytes, or
+   * undefined when there is none. Default: the peer certificate of the request's TLS socket.
+   * Return a proxy-forwarded certificate (RFC 9440 `Client-Cert`) only from a proxy you trust to
+   * have verified it.
+   */
+  certificate?: (request: RequestLike) => ClientCertificate | undefined
+}
+
+/**
  * The request shape `verifyRequest` reads: Node's `IncomingMessage` (and the Express, Koa and
  * Fastify requests built on it) or a Fetch API `Request`.
  */
 export interface RequestLike {
   /** Node's lowercase header object, or a Fetch `Headers`. */
   headers: NodeHeaders | HeadersLike
-  /** HTTP method; used by the CSRF check of cookie mode. */
+  /** HTTP method; used by the CSRF check of cookie mode and by DPoP's `htm`. */
   method?: string
   /** Request URL: an absolute URL on a Fetch `Request`, a path on Node. */
   url?: string
@@ -219,6 +274,10 @@ export interface CommonVerifierOptions {
    * issuer); `'api'` with an `issuers` resolver.
    */
   realm?: string
+  /** Accept DPoP-bound tokens (RFC 9449) with their proofs. Default: off. */
+  dpop?: DpopOptions
+  /** Check certificate-bound tokens (`cnf["x5t#S256"]`, RFC 8705). Default: off. */
+  mtls?: MtlsOptions
 }
 
 /** The options of a single-issuer verifier, besides its key source. */

@@ -5,12 +5,17 @@
  *   (2) verified-token cache → syntax + header → claim shapes → the issuer's trust (an
  *       untrusted `iss` stops here, before any fetch) → its header, audience and time rules →
  *       its keys → signature
- *   (3) denylist
+ *   (3) sender constraint: the token's `cnf` binding against how it was presented (DPoP proof,
+ *       client certificate), on every request, cache hits included
+ *   (4) denylist
  *   → { payload, header, token }
  *
  * Each stage is synchronous when it can be; only a key fetch or an asynchronous denylist makes a
  * request wait for I/O. The public methods still return promises, as the contract says.
  */
+import { checkBinding, type BindingOptions, type Presentation } from './binding/binding.js'
+import { createMtlsCheck } from './binding/mtls.js'
+import { createDpopCheck } from './dpop/proof.js'
 import { checkAudienceAndTime, checkClaimShapes } from './claims/claims.js'
 import { checkCsrf } from './request/csrf.js'
 import { checkHeaderRules, createDecoder, type DecodedToken } from './jws/decode.js'
@@ -22,6 +27,7 @@ import {
   SourceUnavailableError,
   unavailable,
   type AuthError,
+  type Realm,
 } from './errors.js'
 import { rememberRealm } from './guards/realm.js'
 import {
@@ -89,7 +95,9 @@ export function fastPathOf(verifier: Verifier): Authenticate | undefined {
  */
 export function createVerifier(options: VerifierOptions): Verifier {
   const config = normalizeOptions(options)
-  const { realm, denylist } = config
+  const { denylist } = config
+  // With DPoP the challenges name both schemes and the proof algorithms.
+  const realm = config.challenge
   const trusted = config.trusted
   const issuers =
     trusted.kind === 'fixed'
@@ -97,23 +105,33 @@ export function createVerifier(options: VerifierOptions): Verifier {
       : createResolverSelector(trusted.resolver, trusted.defaults, config.remote)
   const decode = createDecoder({ ...config, algorithms: issuers.algorithms })
   const tokenCache = config.tokenCacheSize > 0 ? createTokenCache(config.tokenCacheSize) : undefined
+  const binding: BindingOptions = {
+    acceptUncheckedBinding: config.acceptUncheckedBinding,
+    dpop: config.dpop === undefined ? undefined : createDpopCheck(config.dpop, realm),
+    mtls: config.mtls === undefined ? undefined : createMtlsCheck(config.mtls, realm),
+  }
+  const extractOptions = { ...config, realm, dpopScheme: config.dpop !== undefined }
   let closed = false
 
-  /** (2) + (3) for one token; synchronous unless a key fetch or the denylist is asynchronous. */
-  function verifyToken(token: string): AuthResult | Promise<AuthResult> {
+  /** (2)–(4) for one token; synchronous unless a key fetch or the denylist is asynchronous. */
+  function verifyToken(
+    token: string,
+    presentation: Presentation,
+  ): AuthResult | Promise<AuthResult> {
     const nowMs = Date.now()
     const now = Math.floor(nowMs / 1000)
     const hit = tokenCache?.get(token, now, nowMs)
     if (hit !== undefined) {
-      return applyDenylist({ payload: hit.payload, header: hit.header, token }, true, hit)
+      const result = { payload: hit.payload, header: hit.header, token }
+      return checkBindingThenDenylist(result, true, hit, presentation)
     }
 
     const decoded = decode(token)
     checkClaimShapes(decoded.payload, config)
     const trust = selectTrust(decoded)
     return trust instanceof Promise
-      ? trust.then((selected) => verifyForIssuer(token, decoded, selected, now))
-      : verifyForIssuer(token, decoded, trust, now)
+      ? trust.then((selected) => verifyForIssuer(token, decoded, selected, now, presentation))
+      : verifyForIssuer(token, decoded, trust, now, presentation)
   }
 
   /** The issuer this token claims, or a refusal: before anything could fetch keys for it. */
@@ -143,6 +161,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     decoded: DecodedToken,
     trust: Trust,
     now: number,
+    presentation: Presentation,
   ): AuthResult | Promise<AuthResult> {
     checkHeaderRules(decoded, trust, realm)
     const window = checkAudienceAndTime(decoded.payload, trust, config, now)
@@ -158,17 +177,31 @@ export function createVerifier(options: VerifierOptions): Verifier {
       tokenCache?.set(token, entry)
       // Once per verified token (cache hits share the payload): the guards' 403s name our realm.
       rememberRealm(decoded.payload, realm)
-      return applyDenylist(
+      return checkBindingThenDenylist(
         { payload: decoded.payload, header: decoded.header, token },
         false,
         entry,
+        presentation,
       )
     }
     return Array.isArray(keys) ? finish(keys) : keys.then(finish)
   }
 
+  /** (3) then (4): the binding is checked per request, so a cached token needs it too. */
+  function checkBindingThenDenylist(
+    result: AuthResult,
+    cached: boolean,
+    entry: CachedVerification,
+    presentation: Presentation,
+  ): AuthResult | Promise<AuthResult> {
+    const bound = checkBinding(result.payload, result.token, presentation, binding, realm)
+    return bound instanceof Promise
+      ? bound.then(() => applyDenylist(result, cached, entry))
+      : applyDenylist(result, cached, entry)
+  }
+
   /**
-   * (3) The denylist, then the `verified` event: only a token that passed everything counts.
+   * (4) The denylist, then the `verified` event: only a token that passed everything counts.
    * A cached token already let through at the denylist's current `generation` needs no new
    * answer: nothing that could revoke it has happened since.
    */
@@ -229,12 +262,12 @@ export function createVerifier(options: VerifierOptions): Verifier {
     throw invalidToken(realm, 'bad_signature', 'The token signature is invalid.')
   }
 
-  /** (1) then (2)–(3) for one request. */
+  /** (1) then (2)–(4) for one request. */
   function verifyRequestNow(
     request: RequestLike,
     credentialsRequired: boolean,
   ): AuthResult | null | Promise<AuthResult | null> {
-    const found = extractToken(request, config)
+    const found = extractToken(request, extractOptions)
     if (found === undefined) {
       if (credentialsRequired) throw noToken(realm)
       rememberRealm(request, realm)
@@ -243,10 +276,10 @@ export function createVerifier(options: VerifierOptions): Verifier {
     if (found.from === 'cookie' && config.csrf !== false) {
       checkCsrf(request, config.csrf, realm)
     }
-    return verifyToken(found.token)
+    return verifyToken(found.token, { scheme: found.scheme, request })
   }
 
-  /** (1)–(3) for one request, synchronous when it can be; every refusal is published. */
+  /** (1)–(4) for one request, synchronous when it can be; every refusal is published. */
   const authenticateNow: Authenticate = (request, credentialsRequired) => {
     try {
       return publishingRejection(verifyRequestNow(request, credentialsRequired), realm)
@@ -267,7 +300,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
           throw invalidToken(realm, 'malformed', 'The token must be a string.')
         })
       }
-      const run = () => runAsPromise(realm, () => verifyToken(token))
+      const run = () =>
+        runAsPromise(realm, () => verifyToken(token, { scheme: 'Bearer', request: undefined }))
       return hasVerificationTracing() ? (traceVerification(run) as Promise<AuthResult>) : run()
     },
     verifyRequest(request: RequestLike, requestOptions?: VerifyRequestOptions) {
@@ -292,7 +326,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
  * Run a stage chain into a promise. A thrown `AuthError` is published and rejected as is;
  * anything else (a bug, a broken denylist object) becomes a 401 rather than a 500 or a pass.
  */
-function runAsPromise<T>(realm: string, run: () => T | Promise<T>): Promise<T> {
+function runAsPromise<T>(realm: Realm, run: () => T | Promise<T>): Promise<T> {
   try {
     return Promise.resolve(publishingRejection(run(), realm))
   } catch (error) {
@@ -301,7 +335,7 @@ function runAsPromise<T>(realm: string, run: () => T | Promise<T>): Promise<T> {
 }
 
 /** A synchronous value as is; a promise whose rejection becomes a published `AuthError`. */
-function publishingRejection<T>(value: T | Promise<T>, realm: string): T | Promise<T> {
+function publishingRejection<T>(value: T | Promise<T>, realm: Realm): T | Promise<T> {
   if (!(value instanceof Promise)) return value
   return value.catch((error: unknown) => {
     throw publishedAuthError(error, realm)
@@ -309,7 +343,7 @@ function publishingRejection<T>(value: T | Promise<T>, realm: string): T | Promi
 }
 
 /** `error` as an `AuthError` (anything else becomes a 401), published on `jwt-gate:rejected`. */
-function publishedAuthError(error: unknown, realm: string): AuthError {
+function publishedAuthError(error: unknown, realm: Realm): AuthError {
   const authError = isAuthError(error)
     ? error
     : invalidToken(realm, 'malformed', 'The token could not be verified.', error)

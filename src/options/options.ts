@@ -17,7 +17,19 @@ import {
 import { BINDING_METHODS, type BindingMethod } from '../claims/claims.js'
 import type { JwksCacheSettings } from '../keys/jwks-cache.js'
 import type { CsrfSettings } from '../request/csrf.js'
-import type { Denylist, IssuerResolver, VerifierOptions } from '../types.js'
+import { allowedAlgorithms } from '../jws/algorithms.js'
+import type { ChallengeSettings, Realm } from '../errors.js'
+import { createNonceSource } from '../dpop/nonce.js'
+import type { DpopSettings } from '../dpop/proof.js'
+import { createMemoryReplayStore } from '../dpop/replay.js'
+import type { MtlsSettings } from '../binding/mtls.js'
+import type {
+  Denylist,
+  IssuerResolver,
+  ReplayStore,
+  RequestLike,
+  VerifierOptions,
+} from '../types.js'
 import {
   anything,
   boolean,
@@ -61,6 +73,14 @@ export interface NormalizedOptions {
   maxPayloadDepth: number
   realm: string
   remote: JwksCacheSettings
+  /** `uncheckedBinding: 'accept'`: accept `cnf`-bound tokens whose binding nothing checks. */
+  acceptUncheckedBinding: boolean
+  /** DPoP, when configured. */
+  dpop: DpopSettings | undefined
+  /** Certificate-bound tokens, when configured. */
+  mtls: MtlsSettings | undefined
+  /** What every challenge carries: the realm alone, or with DPoP its schemes and `algs`. */
+  challenge: Realm
 }
 
 /** RFC 6265 cookie-name: an RFC 7230 token. */
@@ -119,6 +139,24 @@ const tokenCount: Reader<number | false> = (value, name) => {
   return value
 }
 
+/** DPoP's proof algorithms when none are given (RFC 9449 leaves the choice to the server). */
+const DEFAULT_DPOP_ALGORITHMS = ['ES256', 'EdDSA', 'RS256', 'PS256']
+
+/** `dpop: { ... }` (see `DpopOptions`); cross-checked in `dpopSettings`. */
+const DPOP = {
+  required: row(boolean, false),
+  origin: row(anything),
+  algorithms: row(anything),
+  maxProofAge: row(seconds, '60s'),
+  nonce: row(anything, false),
+  replay: row(anything),
+}
+
+/** `mtls: { ... }` (see `MtlsOptions`). */
+const MTLS = {
+  certificate: row(anything),
+}
+
 /** Remote-key tuning: applies to `jwksUri` and to discovery. */
 const REMOTE_KEYS = {
   cacheMaxAge: row(milliseconds, '10m'),
@@ -153,6 +191,8 @@ export const OPTIONS = {
   maxTokenLength: row(positiveInteger, 8192),
   maxPayloadDepth: row(positiveInteger, 32),
   realm: row(optional(nonEmptyString)),
+  dpop: row(optional(table(DPOP))),
+  mtls: row(optional(table(MTLS))),
 }
 
 /** Validate `options` and apply defaults. Throws `TypeError` on any mistake. */
@@ -184,12 +224,23 @@ export function normalizeOptions(options: VerifierOptions): NormalizedOptions {
   }
   const csrf = given.csrf
   const cache = given.cache
+  const realm = given.realm ?? defaultRealm(trusted)
+  const dpop =
+    given.dpop === undefined
+      ? undefined
+      : dpopSettings(given.dpop, given.clockTolerance, given.denylistTimeout)
+  const mtls = given.mtls === undefined ? undefined : mtlsSettings(given.mtls)
 
   return {
     trusted,
     maxTokenAge: given.maxTokenAge,
     requiredClaims: given.requiredClaims,
-    acceptedBindings: new Set(given.uncheckedBinding === 'accept' ? BINDING_METHODS : []),
+    // A checked binding is accepted here; the binding stage then checks it on every request.
+    acceptedBindings: new Set<BindingMethod>(
+      given.uncheckedBinding === 'accept'
+        ? BINDING_METHODS
+        : [...(dpop ? ['jkt' as const] : []), ...(mtls ? ['x5t#S256' as const] : [])],
+    ),
     headerToken,
     cookieName: cookie,
     csrf:
@@ -206,7 +257,11 @@ export function normalizeOptions(options: VerifierOptions): NormalizedOptions {
     tokenCacheSize: cache === false || cache.tokens === false ? 0 : cache.tokens,
     maxTokenLength: given.maxTokenLength,
     maxPayloadDepth: given.maxPayloadDepth,
-    realm: given.realm ?? defaultRealm(trusted),
+    realm,
+    acceptUncheckedBinding: given.uncheckedBinding === 'accept',
+    dpop,
+    mtls,
+    challenge: dpop === undefined ? realm : dpopChallenge(realm, dpop),
     remote: {
       cacheMaxAgeMs: remote.cacheMaxAge,
       cooldownMs: remote.cooldown,
@@ -262,4 +317,66 @@ function isRemote(config: TrustConfig): boolean {
 /** The realm when none is set: the first audience of the first issuer (`'api'` with a resolver). */
 function defaultRealm(trusted: TrustedIssuers): string {
   return trusted.kind === 'fixed' ? trusted.configs[0]!.audiences[0]! : 'api'
+}
+
+/** DPoP's settings from `dpop: { ... }`, checked. */
+function dpopSettings(
+  given: { [K in keyof typeof DPOP]: ReturnType<(typeof DPOP)[K]['read']> },
+  clockTolerance: number,
+  replayTimeoutMs: number,
+): DpopSettings {
+  const { origin: configured, nonce, replay } = given
+  if (typeof configured !== 'string' && typeof configured !== 'function') {
+    throw new TypeError(
+      "dpop.origin is required: the API's public origin such as 'https://api.example.com' (or (req) => origin); the Host header is never trusted for htu",
+    )
+  }
+  if (given.maxProofAge <= 0) throw new TypeError('dpop.maxProofAge must be greater than zero')
+  let secret: Uint8Array | undefined
+  if (typeof nonce === 'object' && nonce !== null) {
+    const value = (nonce as { secret?: unknown }).secret
+    secret = typeof value === 'string' ? Buffer.from(value, 'utf8') : (value as Uint8Array)
+    if (!(secret instanceof Uint8Array) || secret.length < 32) {
+      throw new TypeError('dpop.nonce.secret must be a string or bytes of at least 32 bytes')
+    }
+  } else if (typeof nonce !== 'boolean') {
+    throw new TypeError('dpop.nonce must be true, false or { secret }')
+  }
+  if (
+    replay !== undefined &&
+    (typeof replay !== 'object' ||
+      replay === null ||
+      typeof (replay as ReplayStore).markUsed !== 'function')
+  ) {
+    throw new TypeError('dpop.replay must be a ReplayStore: an object with markUsed(id, ttlMs)')
+  }
+  return {
+    required: given.required,
+    origin:
+      typeof configured === 'string'
+        ? origin(configured, 'dpop.origin')
+        : (configured as (request: RequestLike) => string),
+    algorithms: allowedAlgorithms(given.algorithms ?? DEFAULT_DPOP_ALGORITHMS, false),
+    maxProofAgeSeconds: given.maxProofAge + clockTolerance,
+    nonce: nonce === false ? undefined : createNonceSource(secret),
+    replay: (replay as ReplayStore | undefined) ?? createMemoryReplayStore(),
+    replayTimeoutMs,
+  }
+}
+
+/** RFC 9449 §7.1: a DPoP challenge first (with `algs`), then Bearer unless DPoP is required. */
+function dpopChallenge(realm: string, dpop: DpopSettings): ChallengeSettings {
+  return {
+    realm,
+    schemes: dpop.required ? ['DPoP'] : ['DPoP', 'Bearer'],
+    dpopAlgorithms: [...dpop.algorithms.keys()],
+  }
+}
+
+/** Certificate-bound tokens' settings from `mtls: { ... }`, checked. */
+function mtlsSettings(given: { certificate: unknown }): MtlsSettings {
+  if (given.certificate !== undefined && typeof given.certificate !== 'function') {
+    throw new TypeError('mtls.certificate must be a function (req) => certificate | undefined')
+  }
+  return { certificate: given.certificate as MtlsSettings['certificate'] }
 }

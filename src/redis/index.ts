@@ -285,3 +285,5 @@ function beforeInSeconds(before: Date | number | undefined): number {
 function describe(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error)
 }
+
+export { redisReplayStore, type RedisReplayStoreOptions } from './replay-store.js'

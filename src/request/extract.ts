@@ -4,28 +4,33 @@
  * by decode.ts.
  *
  * - The `Bearer` scheme is case-insensitive. `Bearer` with no token, or more than one, is 400.
+ * - With DPoP configured, `DPoP <token>` follows the same rules, and its proof is the one `DPoP`
+ *   header: a second one is 400 (RFC 9449 §4.3).
  * - Another scheme (`Basic …`) counts as no token.
  * - A token both in the header and in the cookie is 400: never a silent choice between them.
  * - The cookie appearing twice is 400 (a sibling subdomain can plant a second one).
  */
-import { invalidRequest, invalidToken } from '../errors.js'
+import { invalidRequest, invalidToken, type Realm } from '../errors.js'
 import { countRawHeader, readHeader } from './headers.js'
 import type { RequestLike } from '../types.js'
 
-/** What extraction found: the token and where, or nothing. */
-export type Extracted = { token: string; from: 'header' | 'cookie' } | undefined
+/** What extraction found: the token, where, and its scheme (a cookie counts as Bearer), or nothing. */
+export type Extracted =
+  { token: string; from: 'header' | 'cookie'; scheme: 'Bearer' | 'DPoP' } | undefined
 
 /** What extraction needs from the verifier's options. */
 export interface ExtractOptions {
   headerToken: boolean
   cookieName: string | undefined
   maxTokenLength: number
-  realm: string
+  realm: Realm
+  /** Whether `Authorization: DPoP <token>` is read (DPoP configured). */
+  dpopScheme?: boolean
 }
 
 /** Find the token in `request`. Throws a 400 `AuthError` for malformed or ambiguous input. */
 export function extractToken(request: RequestLike, options: ExtractOptions): Extracted {
-  const fromHeader = options.headerToken ? bearerToken(request, options) : undefined
+  const fromHeader = options.headerToken ? authorizationToken(request, options) : undefined
   const fromCookie =
     options.cookieName === undefined
       ? undefined
@@ -37,8 +42,9 @@ export function extractToken(request: RequestLike, options: ExtractOptions): Ext
       'The request carries a token in both the Authorization header and the cookie; send one.',
     )
   }
-  if (fromHeader !== undefined) return { token: fromHeader, from: 'header' }
-  if (fromCookie !== undefined) return { token: fromCookie, from: 'cookie' }
+  if (fromHeader !== undefined)
+    return { token: fromHeader.token, from: 'header', scheme: fromHeader.scheme }
+  if (fromCookie !== undefined) return { token: fromCookie, from: 'cookie', scheme: 'Bearer' }
   return undefined
 }
 
@@ -51,20 +57,28 @@ function hasSeparator(value: string): boolean {
   return value.indexOf(' ') !== -1 || value.indexOf(',') !== -1 || value.indexOf('\t') !== -1
 }
 
-/** The token of `Authorization: Bearer <token>`, or undefined for no header / another scheme. */
-function bearerToken(request: RequestLike, options: ExtractOptions): string | undefined {
+/**
+ * The token of `Authorization: Bearer <token>` (or `DPoP <token>` when DPoP is on) and its scheme,
+ * or undefined for no header / another scheme.
+ */
+function authorizationToken(
+  request: RequestLike,
+  options: ExtractOptions,
+): { token: string; scheme: 'Bearer' | 'DPoP' } | undefined {
   const { realm } = options
   const value = readHeader(request, 'authorization')
   if (value === undefined) return undefined
   // Fast path for the well-formed header almost every request carries.
   let rest: string
+  let scheme: 'Bearer' | 'DPoP' = 'Bearer'
   if (value.startsWith('Bearer ')) {
     rest = value.slice(7)
   } else {
     const trimmed = value.trim()
     const space = trimmed.search(/\s/)
-    const scheme = space === -1 ? trimmed : trimmed.slice(0, space)
-    if (scheme.toLowerCase() !== 'bearer') return undefined
+    const given = (space === -1 ? trimmed : trimmed.slice(0, space)).toLowerCase()
+    if (given === 'dpop' && options.dpopScheme === true) scheme = 'DPoP'
+    else if (given !== 'bearer') return undefined
     rest = space === -1 ? '' : trimmed.slice(space)
   }
   // Bound the work on hostile input before any scan of the value (Node caps the whole header
@@ -92,18 +106,27 @@ function bearerToken(request: RequestLike, options: ExtractOptions): string | un
       throw invalidRequest(
         realm,
         'malformed_request',
-        'The Authorization header must carry exactly one bearer token.',
+        'The Authorization header must carry exactly one token.',
       )
     }
   }
   if (rest === '') {
-    throw invalidRequest(
-      realm,
-      'malformed_request',
-      'The Authorization header has no bearer token.',
-    )
+    throw invalidRequest(realm, 'malformed_request', 'The Authorization header has no token.')
   }
-  return rest
+  return { token: rest, scheme }
+}
+
+/**
+ * The one `DPoP` proof header of a request, or undefined. Two (or one holding a comma, the way
+ * Fetch `Headers` joins repeats) are 400: a proof is one compact JWS, which never has a comma.
+ */
+export function dpopProofHeader(request: RequestLike, realm: Realm): string | undefined {
+  const value = readHeader(request, 'dpop')
+  if (value === undefined) return undefined
+  if ((countRawHeader(request, 'dpop') ?? 1) > 1 || value.includes(',')) {
+    throw invalidRequest(realm, 'malformed_request', 'The request has more than one DPoP header.')
+  }
+  return value.trim()
 }
 
 /**
@@ -113,7 +136,7 @@ function bearerToken(request: RequestLike, options: ExtractOptions): string | un
 export function cookieToken(
   header: string | undefined,
   name: string,
-  realm: string,
+  realm: Realm,
 ): string | undefined {
   if (header === undefined || !header.includes(name)) return undefined
   let found: string | undefined

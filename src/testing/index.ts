@@ -6,7 +6,15 @@
  *
  * Never use it in production: its keys live in memory and its server speaks plain HTTP.
  */
-import { randomBytes, randomUUID, type KeyObject } from 'node:crypto'
+import {
+  createHash,
+  createPublicKey,
+  hash,
+  randomBytes,
+  randomUUID,
+  X509Certificate,
+  type KeyObject,
+} from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { calculateJwkThumbprint, SignJWT } from 'jose'
@@ -45,6 +53,36 @@ export interface SignOptions {
   header?: Record<string, unknown>
   /** Sign with this key id instead of the current key (a key kept after `rotate`). */
   kid?: string
+  /**
+   * Bind the token to this DPoP key (RFC 9449 §6.1): `cnf.jkt` is its JWK thumbprint. The
+   * client's private (or public) `KeyObject`; make proofs with `dpopProof` and the same key.
+   */
+  dpopKey?: KeyObject
+  /**
+   * Bind the token to this client certificate (RFC 8705 §3.1): `cnf["x5t#S256"]` is its SHA-256
+   * thumbprint. An `X509Certificate`, PEM text or DER bytes.
+   */
+  certificate?: X509Certificate | string | Uint8Array
+}
+
+/** What `dpopProof` signs (RFC 9449 §4.2). */
+export interface DpopProofOptions {
+  /** The client's private key: EC P-256 (ES256), Ed25519 (EdDSA) or RSA (RS256, or `alg`). */
+  key: KeyObject
+  /** The request method, such as `'GET'`. */
+  method: string
+  /** The request URL as the API sees it from outside (`https://api.example.com/orders`). */
+  url: string
+  /** The access token the proof goes with (its SHA-256 becomes `ath`). */
+  token?: string
+  /** The server nonce from a `DPoP-Nonce` header. */
+  nonce?: string
+  /** Proof algorithm when the key allows several (RSA: `RS256` or `PS256`). */
+  alg?: Algorithm
+  /** `iat` relative to now (`'-5m'` for a stale proof). Default: now. */
+  issuedAt?: Duration
+  /** `jti`. Default: a random UUID (reuse one to test replay detection). */
+  jti?: string
 }
 
 /** Outage modes of the issuer's HTTP endpoints. */
@@ -79,6 +117,12 @@ export interface TestIssuer {
   rotate(options?: { keepPrevious?: boolean }): Promise<string>
   /** The JWKS as currently served. */
   jwks(): JsonWebKeySet
+  /**
+   * Make a DPoP proof for one request with the client's `key` (bind tokens to it with
+   * `sign(claims, { dpopKey: key })`); send it as the `DPoP` header with
+   * `Authorization: DPoP <token>`.
+   */
+  dpopProof(options: DpopProofOptions): Promise<string>
   /** Make the HTTP endpoints fail: `'error'` answers 503, `'hang'` never answers; `false` heals. */
   simulateOutage(mode: OutageMode): void
   /** Stop the server. */
@@ -187,6 +231,8 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
       if (signOptions.subject !== undefined) payload.sub = signOptions.subject
       if (signOptions.notBefore !== undefined)
         payload.nbf = relative(signOptions.notBefore, 'notBefore')
+      const cnf = confirmation(signOptions)
+      if (cnf !== undefined) payload.cnf = cnf
       Object.assign(payload, claims)
       return new SignJWT(payload)
         .setProtectedHeader({ alg, ...(symmetric ? {} : { kid: key.kid }), ...signOptions.header })
@@ -199,6 +245,7 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
       return key.kid
     },
     jwks: publishedJwks,
+    dpopProof,
     simulateOutage(mode) {
       outage = mode
       if (mode === false) for (const response of hanging) response.destroy()
@@ -253,4 +300,60 @@ function send(response: ServerResponse, status: number, body: unknown): void {
     'cache-control': 'no-store',
   })
   response.end(json)
+}
+
+/** The `cnf` claim (RFC 7800) for `sign`'s `dpopKey` / `certificate`, or undefined. */
+function confirmation(options: SignOptions): Record<string, string> | undefined {
+  const cnf: Record<string, string> = {}
+  if (options.dpopKey !== undefined) cnf.jkt = publicJwkAndThumbprint(options.dpopKey).thumbprint
+  if (options.certificate !== undefined) {
+    const { certificate } = options
+    const der =
+      certificate instanceof X509Certificate
+        ? certificate.raw
+        : new X509Certificate(certificate).raw
+    cnf['x5t#S256'] = createHash('sha256').update(der).digest('base64url')
+  }
+  return Object.keys(cnf).length === 0 ? undefined : cnf
+}
+
+/** The public JWK of a (private or public) key, and its RFC 7638 thumbprint. */
+function publicJwkAndThumbprint(key: KeyObject): { jwk: JsonWebKey; thumbprint: string } {
+  const publicKey = key.type === 'private' ? createPublicKey(key) : key
+  const full = publicKey.export({ format: 'jwk' }) as Record<string, string>
+  const members: Record<string, string[]> = {
+    EC: ['crv', 'kty', 'x', 'y'],
+    OKP: ['crv', 'kty', 'x'],
+    RSA: ['e', 'kty', 'n'],
+  }
+  const names = members[full.kty!]
+  if (names === undefined) throw new TypeError(`a DPoP key cannot be of type ${full.kty}`)
+  const jwk = Object.fromEntries(names.map((name) => [name, full[name]!])) as JsonWebKey
+  const thumbprint = hash('sha256', JSON.stringify(jwk), 'base64url')
+  return { jwk, thumbprint }
+}
+
+/** See `TestIssuer.dpopProof`. */
+async function dpopProof(options: DpopProofOptions): Promise<string> {
+  const { jwk } = publicJwkAndThumbprint(options.key)
+  const alg =
+    options.alg ?? (jwk.kty === 'EC' ? ecAlgorithm(jwk.crv) : jwk.kty === 'OKP' ? 'EdDSA' : 'RS256')
+  const url = new URL(options.url)
+  const now = Math.floor(Date.now() / 1000)
+  const payload: JwtPayload = {
+    jti: options.jti ?? randomUUID(),
+    htm: options.method,
+    htu: `${url.origin}${url.pathname}`,
+    iat:
+      options.issuedAt === undefined
+        ? now
+        : now + Math.round(toSeconds(options.issuedAt, 'issuedAt', true)),
+  }
+  if (options.token !== undefined) payload.ath = hash('sha256', options.token, 'base64url')
+  if (options.nonce !== undefined) payload.nonce = options.nonce
+  return new SignJWT(payload).setProtectedHeader({ alg, typ: 'dpop+jwt', jwk }).sign(options.key)
+}
+
+function ecAlgorithm(crv: string | undefined): Algorithm {
+  return crv === 'P-384' ? 'ES384' : crv === 'P-521' ? 'ES512' : 'ES256'
 }

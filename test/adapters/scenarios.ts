@@ -3,6 +3,7 @@
  * HTTP. A difference between frameworks is a bug unless README explains it.
  */
 import assert from 'node:assert/strict'
+import type { KeyObject } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import {
@@ -13,6 +14,8 @@ import {
 } from '../../src/index.js'
 import { readHeader } from '../../src/request/headers.js'
 import { createTestIssuer, type TestIssuer } from '../../src/testing/index.js'
+import { generateKeyPairSafely } from '../../src/testing/key-generation.js'
+import { assemble } from '../helpers/tokens.js'
 import { bearer, send, type TestResponse } from '../helpers/http.js'
 import { keyPair } from '../helpers/keys.js'
 import { asymmetricSignature, nowSeconds } from '../helpers/tokens.js'
@@ -517,6 +520,186 @@ export function runScenarios(factory: AppFactory): void {
         assert.equal(response.status, 401)
         assert.match(String(response.headers['www-authenticate']), /UTF-8/)
         assert.equal(utf8App.handled, handled, 'the route handler must not run')
+      })
+    })
+
+    describe('DPoP (RFC 9449)', () => {
+      // The API's public origin (TLS terminated in front of it); the app itself listens on loopback.
+      const publicOrigin = 'https://api.example.com'
+      let clientKey: KeyObject
+      let otherKey: KeyObject
+      let dpopVerifier: Verifier
+      let strictVerifier: Verifier
+      let dpopApp: RunningApp
+      let strictApp: RunningApp
+
+      before(async () => {
+        clientKey = (await generateKeyPairSafely({ type: 'ec', namedCurve: 'P-256' })).privateKey
+        otherKey = (await generateKeyPairSafely({ type: 'ed25519' })).privateKey
+        const common = { issuer: issuer.url, audience, jwksUri: issuer.jwksUri }
+        dpopVerifier = createVerifier({ ...common, dpop: { origin: publicOrigin } })
+        strictVerifier = createVerifier({
+          ...common,
+          dpop: { origin: publicOrigin, required: true, nonce: true },
+        })
+        dpopApp = await factory.start(dpopVerifier)
+        strictApp = await factory.start(strictVerifier)
+      })
+      after(async () => {
+        await Promise.all([dpopApp.close(), strictApp.close()])
+        await Promise.all([dpopVerifier.close(), strictVerifier.close()])
+      })
+
+      const proofFor = (
+        token: string,
+        extra: { method?: string; path?: string; key?: KeyObject; nonce?: string } = {},
+      ) =>
+        issuer.dpopProof({
+          key: extra.key ?? clientKey,
+          method: extra.method ?? 'GET',
+          url: `${publicOrigin}${extra.path ?? '/me'}`,
+          token,
+          nonce: extra.nonce,
+        })
+      const dpopHeaders = (token: string, proof: string) => ({
+        authorization: `DPoP ${token}`,
+        dpop: proof,
+      })
+
+      /** A DPoP refusal: status, the DPoP challenge carrying `error=`, no handler run, no echo. */
+      async function dpopRefused(
+        target: RunningApp,
+        request: Parameters<typeof send>[1],
+        status: number,
+        code: string,
+        token: string,
+      ): Promise<TestResponse> {
+        const handledBefore = target.handled
+        const response = await send(`${target.url}/me`, request)
+        assert.equal(response.status, status, response.body.slice(0, 200))
+        const challenge = String(response.headers['www-authenticate'])
+        assert.ok(challenge.startsWith(`DPoP realm="${realm}"`), challenge)
+        assert.match(challenge, new RegExp(`error="${code}"`))
+        assert.match(challenge, /algs="ES256 EdDSA RS256 PS256"/)
+        assert.equal(target.handled, handledBefore, 'the route handler must not run')
+        assert.ok(!response.body.includes(token) && !challenge.includes(token), 'no token echoed')
+        return response
+      }
+
+      test('a DPoP-bound token with a valid proof reaches the handler, twice with two proofs', async () => {
+        const token = await issuer.sign({ sub: 'dpop-user' }, { dpopKey: clientKey })
+        for (let i = 0; i < 2; i++) {
+          const response = await send(`${dpopApp.url}/me`, {
+            headers: dpopHeaders(token, await proofFor(token)),
+          })
+          assert.equal(response.status, 200, response.body)
+          assert.deepEqual(response.json(), { sub: 'dpop-user' })
+        }
+      })
+
+      test('replayed proof, other URL, other method, other key: 401', async () => {
+        const token = await issuer.sign({}, { dpopKey: clientKey })
+        const proof = await proofFor(token)
+        assert.equal(
+          (await send(`${dpopApp.url}/me`, { headers: dpopHeaders(token, proof) })).status,
+          200,
+        )
+        await dpopRefused(
+          dpopApp,
+          { headers: dpopHeaders(token, proof) },
+          401,
+          'invalid_dpop_proof',
+          token,
+        )
+        for (const extra of [{ path: '/orders' }, { method: 'POST' }]) {
+          await dpopRefused(
+            dpopApp,
+            { headers: dpopHeaders(token, await proofFor(token, extra)) },
+            401,
+            'invalid_dpop_proof',
+            token,
+          )
+        }
+        await dpopRefused(
+          dpopApp,
+          { headers: dpopHeaders(token, await proofFor(token, { key: otherKey })) },
+          401,
+          'invalid_token',
+          token,
+        )
+      })
+
+      test('a bound token as Bearer is refused; a plain one passes unless DPoP is required', async () => {
+        const bound = await issuer.sign({}, { dpopKey: clientKey })
+        const response = await send(`${dpopApp.url}/me`, { headers: bearer(bound) })
+        assert.equal(response.status, 401)
+        assert.match(
+          String(response.headers['www-authenticate']),
+          /^DPoP realm="[^"]+", algs="[^"]+", Bearer realm="[^"]+", error="invalid_token"/,
+        )
+        const plain = await issuer.sign({ sub: 'plain' })
+        assert.equal((await send(`${dpopApp.url}/me`, { headers: bearer(plain) })).status, 200)
+        const strict = await send(`${strictApp.url}/me`, { headers: bearer(plain) })
+        assert.equal(strict.status, 401)
+        assert.doesNotMatch(String(strict.headers['www-authenticate']), /Bearer/)
+      })
+
+      test('nonce flow: 401 use_dpop_nonce with DPoP-Nonce, then the retry with it passes', async () => {
+        const token = await issuer.sign({ sub: 'nonce-user' }, { dpopKey: clientKey })
+        const first = await dpopRefused(
+          strictApp,
+          { headers: dpopHeaders(token, await proofFor(token)) },
+          401,
+          'use_dpop_nonce',
+          token,
+        )
+        const nonce = String(first.headers['dpop-nonce'])
+        assert.match(nonce, /^[\w-]{20,}$/)
+        const retry = await send(`${strictApp.url}/me`, {
+          headers: dpopHeaders(token, await proofFor(token, { nonce })),
+        })
+        assert.equal(retry.status, 200, retry.body)
+      })
+
+      test('bad input: duplicated DPoP header 400; huge, nested, alg none, symmetric or private jwk 401', async () => {
+        const token = await issuer.sign({}, { dpopKey: clientKey })
+        const proof = await proofFor(token)
+        const twice = await send(`${dpopApp.url}/me`, {
+          headers: ['Authorization', `DPoP ${token}`, 'DPoP', proof, 'DPoP', proof],
+        })
+        assert.equal(twice.status, 400)
+        assert.match(String(twice.headers['www-authenticate']), /error="invalid_request"/)
+        const jwk = clientKey.export({ format: 'jwk' })
+        const publicJwk = { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }
+        const claims = {
+          jti: 'x',
+          htm: 'GET',
+          htu: `${publicOrigin}/me`,
+          iat: Math.floor(Date.now() / 1000),
+        }
+        for (const bad of [
+          'a'.repeat(9000) + '.b.c',
+          assemble(
+            { typ: 'dpop+jwt', alg: 'ES256', jwk: publicJwk },
+            { ...claims, n: JSON.parse('['.repeat(500) + ']'.repeat(500)) },
+            'AAAA',
+          ),
+          assemble({ typ: 'dpop+jwt', alg: 'none', jwk: publicJwk }, claims),
+          assemble(
+            { typ: 'dpop+jwt', alg: 'HS256', jwk: { kty: 'oct', k: 'c2VjcmV0' } },
+            claims,
+            'AAAA',
+          ),
+          assemble({ typ: 'dpop+jwt', alg: 'ES256', jwk }, claims, 'AAAA'),
+        ]) {
+          await dpopRefused(
+            dpopApp,
+            { headers: dpopHeaders(token, bad) },
+            401,
+            'invalid_dpop_proof',
+            token,
+          )
+        }
       })
     })
   })
