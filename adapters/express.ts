@@ -26,10 +26,13 @@ import {
   type OptionsOrVerifier,
 } from '../src/adapter-support.js'
 import {
+  checkAuthLevel,
   checkClaimPredicate,
   checkPredicate,
   checkScopes,
+  parseAuthLevel,
   parseScopes,
+  type AuthLevelOptions,
   type ClaimPredicate,
   type ScopeArguments,
 } from '../src/guards/guards.js'
@@ -94,13 +97,36 @@ export function requireJwt(
 
 /**
  * Require scopes from the `scope` (or `scp`) claim: all of them, or any with a last
- * `{ any: true }`. Fails with 403 `insufficient_scope`.
+ * `{ any: true }`; `{ claim: 'realm_access.roles' }` reads another claim (roles, permissions).
+ * Fails with 403 `insufficient_scope`.
  */
 export function requireScopes(...scopes: ScopeArguments): ExpressMiddleware {
   const required = parseScopes(scopes)
   return (req, _res, next) => {
     try {
       checkScopes(req.auth, required, req)
+    } catch (error) {
+      return next(error)
+    }
+    next()
+  }
+}
+
+/**
+ * Require a recent or strong enough authentication (RFC 9470 step-up): the token's `acr` one of
+ * `acr`, its `auth_time` within `maxAge`. Fails with 401 `insufficient_user_authentication`,
+ * whose challenge carries `acr_values` and/or `max_age` for the client to ask again.
+ *
+ * @example
+ * ```ts
+ * app.post('/transfers', requireAuthLevel({ acr: ['urn:example:mfa'], maxAge: '5m' }), handler)
+ * ```
+ */
+export function requireAuthLevel(options: AuthLevelOptions): ExpressMiddleware {
+  const required = parseAuthLevel(options)
+  return (req, _res, next) => {
+    try {
+      checkAuthLevel(req.auth, required, req)
     } catch (error) {
       return next(error)
     }
@@ -160,4 +186,9 @@ export function jwtErrorHandler(): ExpressErrorHandler {
 export { AuthError, isAuthError } from '../src/errors.js'
 export type { AuthResult, Verifier, VerifierOptions } from '../src/types.js'
 export type { AuthErrorBody, GuardOptions, OptionsOrVerifier } from '../src/adapter-support.js'
-export type { ClaimPredicate, ScopeArguments, ScopeOptions } from '../src/guards/guards.js'
+export type {
+  AuthLevelOptions,
+  ClaimPredicate,
+  ScopeArguments,
+  ScopeOptions,
+} from '../src/guards/guards.js'

@@ -30,10 +30,13 @@ import {
   type OptionsOrVerifier,
 } from '../src/adapter-support.js'
 import {
+  checkAuthLevel,
   checkClaimPredicate,
   checkPredicate,
   checkScopes,
+  parseAuthLevel,
   parseScopes,
+  type AuthLevelOptions,
   type ClaimPredicate,
   type ScopeArguments,
 } from '../src/guards/guards.js'
@@ -137,13 +140,31 @@ export function requireJwt(
 
 /**
  * A `preHandler` requiring scopes from the `scope` (or `scp`) claim: all of them, or any with a
- * last `{ any: true }`. Fails with 403 `insufficient_scope`.
+ * last `{ any: true }`; `{ claim: 'realm_access.roles' }` reads another claim (roles,
+ * permissions). Fails with 403 `insufficient_scope`.
  */
 export function requireScopes(...scopes: ScopeArguments): preHandlerHookHandler {
   const required = parseScopes(scopes)
   return function requireScopes(request, _reply, done) {
     try {
       checkScopes(request.auth, required, request.raw)
+    } catch (error) {
+      return done(error as Error)
+    }
+    done()
+  }
+}
+
+/**
+ * A `preHandler` requiring a recent or strong enough authentication (RFC 9470 step-up): the
+ * token's `acr` one of `acr`, its `auth_time` within `maxAge`. Fails with 401
+ * `insufficient_user_authentication`, whose challenge carries `acr_values` and/or `max_age`.
+ */
+export function requireAuthLevel(options: AuthLevelOptions): preHandlerHookHandler {
+  const required = parseAuthLevel(options)
+  return function requireAuthLevel(request, _reply, done) {
+    try {
+      checkAuthLevel(request.auth, required, request.raw)
     } catch (error) {
       return done(error as Error)
     }
@@ -167,4 +188,9 @@ export function requireClaims(predicate: ClaimPredicate): preHandlerHookHandler 
 export { AuthError, isAuthError } from '../src/errors.js'
 export type { AuthResult, Verifier, VerifierOptions } from '../src/types.js'
 export type { GuardOptions, OptionsOrVerifier } from '../src/adapter-support.js'
-export type { ClaimPredicate, ScopeArguments, ScopeOptions } from '../src/guards/guards.js'
+export type {
+  AuthLevelOptions,
+  ClaimPredicate,
+  ScopeArguments,
+  ScopeOptions,
+} from '../src/guards/guards.js'

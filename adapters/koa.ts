@@ -20,10 +20,13 @@
 import type { Middleware } from 'koa'
 import { resolveGuard, type GuardOptions, type OptionsOrVerifier } from '../src/adapter-support.js'
 import {
+  checkAuthLevel,
   checkClaimPredicate,
   checkPredicate,
   checkScopes,
+  parseAuthLevel,
   parseScopes,
+  type AuthLevelOptions,
   type ClaimPredicate,
   type ScopeArguments,
 } from '../src/guards/guards.js'
@@ -69,12 +72,26 @@ export function requireJwt(
 
 /**
  * Require scopes from the `scope` (or `scp`) claim: all of them, or any with a last
- * `{ any: true }`. Throws 403 `insufficient_scope`.
+ * `{ any: true }`; `{ claim: 'realm_access.roles' }` reads another claim (roles, permissions).
+ * Throws 403 `insufficient_scope`.
  */
 export function requireScopes(...scopes: ScopeArguments): Middleware {
   const required = parseScopes(scopes)
   return (ctx, next) => {
     checkScopes(ctx.state.auth, required, ctx.req)
+    return next()
+  }
+}
+
+/**
+ * Require a recent or strong enough authentication (RFC 9470 step-up): the token's `acr` one of
+ * `acr`, its `auth_time` within `maxAge`. Throws 401 `insufficient_user_authentication`, whose
+ * challenge carries `acr_values` and/or `max_age` for the client to ask again.
+ */
+export function requireAuthLevel(options: AuthLevelOptions): Middleware {
+  const required = parseAuthLevel(options)
+  return (ctx, next) => {
+    checkAuthLevel(ctx.state.auth, required, ctx.req)
     return next()
   }
 }
@@ -91,4 +108,9 @@ export function requireClaims(predicate: ClaimPredicate): Middleware {
 export { AuthError, isAuthError } from '../src/errors.js'
 export type { AuthResult, Verifier, VerifierOptions } from '../src/types.js'
 export type { GuardOptions, OptionsOrVerifier } from '../src/adapter-support.js'
-export type { ClaimPredicate, ScopeArguments, ScopeOptions } from '../src/guards/guards.js'
+export type {
+  AuthLevelOptions,
+  ClaimPredicate,
+  ScopeArguments,
+  ScopeOptions,
+} from '../src/guards/guards.js'

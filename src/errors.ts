@@ -47,6 +47,7 @@ export type AuthErrorReason =
   | 'issued_in_future'
   | 'revoked'
   | 'insufficient_scope'
+  | 'insufficient_auth_level'
   | 'claim_check_failed'
   | 'jwks_unavailable'
   | 'discovery_unavailable'
@@ -284,6 +285,25 @@ export function insufficientScope(realm: Realm, scopes: readonly string[]): Auth
     message: `The token lacks the required scope (${scopes.join(' ')}).`,
     realm,
     scope: scopes.join(' '),
+  })
+}
+
+/**
+ * 401 `insufficient_user_authentication` (RFC 9470 §3): the token's `acr` or `auth_time` does
+ * not meet the route's requirement; `params` holds `acr_values` and/or `max_age`.
+ */
+export function insufficientAuthLevel(
+  realm: Realm,
+  message: string,
+  params: Readonly<Record<string, string>>,
+): AuthError {
+  return new AuthError({
+    status: 401,
+    code: 'insufficient_user_authentication',
+    reason: 'insufficient_auth_level',
+    message,
+    realm,
+    params,
   })
 }
 
