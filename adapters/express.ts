@@ -22,9 +22,11 @@ import { isAuthError } from '../src/errors.js'
 import {
   authErrorBody,
   resolveGuard,
+  resolveMetadata,
   type GuardOptions,
   type OptionsOrVerifier,
 } from '../src/adapter-support.js'
+import { pathOf, type ResourceMetadataOptions } from '../src/resource/metadata.js'
 import {
   checkAuthLevel,
   checkClaimPredicate,
@@ -183,7 +185,45 @@ export function jwtErrorHandler(): ExpressErrorHandler {
   }
 }
 
+/**
+ * Serve the API's OAuth 2.0 Protected Resource Metadata (RFC 9728) at
+ * `/.well-known/oauth-protected-resource` and its path-suffixed form for the verifier's
+ * `resource` (`https://api.example.com/mcp` → `/.well-known/oauth-protected-resource/mcp`).
+ * Mount it with `app.use` before any guard: the document is public. Other requests pass on.
+ *
+ * @param verifierOrOptions the verifier (or its options) whose `resource`, token location and
+ *   DPoP settings the document describes.
+ * @param metadata `authorizationServers`, `scopesSupported`, … and `extra` members.
+ * @example
+ * ```ts
+ * app.use(protectedResourceMetadata(verifier, { authorizationServers: ['https://id.example.com'] }))
+ * ```
+ */
+export function protectedResourceMetadata(
+  verifierOrOptions: OptionsOrVerifier,
+  metadata?: ResourceMetadataOptions,
+): (
+  req: IncomingMessage & { originalUrl?: string },
+  res: ServerResponse,
+  next: () => void,
+) => void {
+  const served = resolveMetadata(verifierOrOptions, metadata)
+  const length = String(Buffer.byteLength(served.body))
+  return (req, res, next) => {
+    const method = req.method
+    if (
+      (method !== 'GET' && method !== 'HEAD') ||
+      !served.paths.has(pathOf(req.originalUrl ?? req.url))
+    ) {
+      return next()
+    }
+    res.writeHead(200, { ...served.headers, 'content-length': length })
+    res.end(method === 'HEAD' ? undefined : served.body)
+  }
+}
+
 export { AuthError, isAuthError } from '../src/errors.js'
+export type { ResourceMetadataDocument, ResourceMetadataOptions } from '../src/resource/metadata.js'
 export type { AuthResult, Verifier, VerifierOptions } from '../src/types.js'
 export type { AuthErrorBody, GuardOptions, OptionsOrVerifier } from '../src/adapter-support.js'
 export type {

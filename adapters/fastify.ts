@@ -26,6 +26,7 @@ import type {
 import {
   isVerifier,
   resolveGuard,
+  resolveMetadata,
   type GuardOptions,
   type OptionsOrVerifier,
 } from '../src/adapter-support.js'
@@ -40,6 +41,7 @@ import {
   type ClaimPredicate,
   type ScopeArguments,
 } from '../src/guards/guards.js'
+import type { ResourceMetadataOptions } from '../src/resource/metadata.js'
 import type { AuthResult, Verifier, VerifierOptions } from '../src/types.js'
 
 declare module 'fastify' {
@@ -185,7 +187,41 @@ export function requireClaims(predicate: ClaimPredicate): preHandlerHookHandler 
   }
 }
 
+/**
+ * A plugin serving the API's OAuth 2.0 Protected Resource Metadata (RFC 9728) at
+ * `/.well-known/oauth-protected-resource` and its path-suffixed form for the verifier's
+ * `resource` (`https://api.example.com/mcp` → `/.well-known/oauth-protected-resource/mcp`), GET
+ * and HEAD. Register it without a `prefix`: the paths are fixed by the RFC.
+ *
+ * @param verifierOrOptions the verifier (or its options) whose `resource`, token location and
+ *   DPoP settings the document describes.
+ * @param metadata `authorizationServers`, `scopesSupported`, … and `extra` members.
+ * @example
+ * ```ts
+ * await app.register(protectedResourceMetadata(app.jwtVerifier, { authorizationServers: [idp] }))
+ * ```
+ */
+export function protectedResourceMetadata(
+  verifierOrOptions: OptionsOrVerifier,
+  metadata?: ResourceMetadataOptions,
+): FastifyPluginCallback {
+  const served = resolveMetadata(verifierOrOptions, metadata)
+  const metadataPlugin: FastifyPluginCallback = (app, _options, done) => {
+    for (const url of served.paths) {
+      app.get(url, (_request, reply) => {
+        void reply.headers(served.headers).send(served.body)
+      })
+    }
+    done()
+  }
+  Object.assign(metadataPlugin, {
+    [Symbol.for('fastify.display-name')]: 'jwt-gate-resource-metadata',
+  })
+  return metadataPlugin
+}
+
 export { AuthError, isAuthError } from '../src/errors.js'
+export type { ResourceMetadataDocument, ResourceMetadataOptions } from '../src/resource/metadata.js'
 export type { AuthResult, Verifier, VerifierOptions } from '../src/types.js'
 export type { GuardOptions, OptionsOrVerifier } from '../src/adapter-support.js'
 export type {

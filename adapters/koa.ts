@@ -18,7 +18,13 @@
  * ```
  */
 import type { Middleware } from 'koa'
-import { resolveGuard, type GuardOptions, type OptionsOrVerifier } from '../src/adapter-support.js'
+import {
+  resolveGuard,
+  resolveMetadata,
+  type GuardOptions,
+  type OptionsOrVerifier,
+} from '../src/adapter-support.js'
+import type { ResourceMetadataOptions } from '../src/resource/metadata.js'
 import {
   checkAuthLevel,
   checkClaimPredicate,
@@ -105,7 +111,34 @@ export function requireClaims(predicate: ClaimPredicate): Middleware {
   }
 }
 
+/**
+ * Serve the API's OAuth 2.0 Protected Resource Metadata (RFC 9728) at
+ * `/.well-known/oauth-protected-resource` and its path-suffixed form for the verifier's
+ * `resource` (`https://api.example.com/mcp` → `/.well-known/oauth-protected-resource/mcp`).
+ * `app.use` it before any guard: the document is public. Other requests pass on.
+ *
+ * @param verifierOrOptions the verifier (or its options) whose `resource`, token location and
+ *   DPoP settings the document describes.
+ * @param metadata `authorizationServers`, `scopesSupported`, … and `extra` members.
+ */
+export function protectedResourceMetadata(
+  verifierOrOptions: OptionsOrVerifier,
+  metadata?: ResourceMetadataOptions,
+): Middleware {
+  const served = resolveMetadata(verifierOrOptions, metadata)
+  return (ctx, next) => {
+    if ((ctx.method !== 'GET' && ctx.method !== 'HEAD') || !served.paths.has(ctx.path)) {
+      return next()
+    }
+    ctx.set(served.headers)
+    ctx.body = served.body // Koa answers HEAD without the body itself
+    ctx.type = 'application/json'
+    return undefined
+  }
+}
+
 export { AuthError, isAuthError } from '../src/errors.js'
+export type { ResourceMetadataDocument, ResourceMetadataOptions } from '../src/resource/metadata.js'
 export type { AuthResult, Verifier, VerifierOptions } from '../src/types.js'
 export type { GuardOptions, OptionsOrVerifier } from '../src/adapter-support.js'
 export type {

@@ -34,6 +34,7 @@ export type AuthErrorReason =
   | 'alg_not_allowed'
   | 'unsupported_header'
   | 'wrong_typ'
+  | 'id_token'
   | 'no_matching_key'
   | 'bad_signature'
   | 'invalid_claim'

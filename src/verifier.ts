@@ -22,6 +22,7 @@ import {
   SourceUnavailableError,
   unavailable,
   type AuthError,
+  type Realm,
 } from './errors.js'
 import { rememberRealm } from './guards/realm.js'
 import {
@@ -36,6 +37,7 @@ import type { KeySource } from './keys/key-source.js'
 import { createFixedSelector, createResolverSelector, type Trust } from './issuers/select.js'
 import type { VerificationKey } from './jws/jwk-set.js'
 import { normalizeOptions } from './options/options.js'
+import { describeOptions, describeResource } from './resource/metadata.js'
 import { verifySignature } from './jws/signature.js'
 import { createTokenCache, type CachedVerification } from './token-cache/token-cache.js'
 import type {
@@ -280,6 +282,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     },
   } as Verifier
   fastPaths.set(verifier, authenticate)
+  describeResource(verifier, describeOptions(config))
   return verifier
 }
 
@@ -287,7 +290,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
  * Run a stage chain into a promise. A thrown `AuthError` is published and rejected as is;
  * anything else (a bug, a broken denylist object) becomes a 401 rather than a 500 or a pass.
  */
-function runAsPromise<T>(realm: string, run: () => T | Promise<T>): Promise<T> {
+function runAsPromise<T>(realm: Realm, run: () => T | Promise<T>): Promise<T> {
   try {
     return Promise.resolve(publishingRejection(run(), realm))
   } catch (error) {
@@ -296,7 +299,7 @@ function runAsPromise<T>(realm: string, run: () => T | Promise<T>): Promise<T> {
 }
 
 /** A synchronous value as is; a promise whose rejection becomes a published `AuthError`. */
-function publishingRejection<T>(value: T | Promise<T>, realm: string): T | Promise<T> {
+function publishingRejection<T>(value: T | Promise<T>, realm: Realm): T | Promise<T> {
   if (!(value instanceof Promise)) return value
   return value.catch((error: unknown) => {
     throw publishedAuthError(error, realm)
@@ -304,7 +307,7 @@ function publishingRejection<T>(value: T | Promise<T>, realm: string): T | Promi
 }
 
 /** `error` as an `AuthError` (anything else becomes a 401), published on `jwt-gate:rejected`. */
-function publishedAuthError(error: unknown, realm: string): AuthError {
+function publishedAuthError(error: unknown, realm: Realm): AuthError {
   const authError = isAuthError(error)
     ? error
     : invalidToken(realm, 'malformed', 'The token could not be verified.', error)

@@ -4,7 +4,7 @@
  * 503: an outage never lets a possibly revoked token through.
  */
 import { withDeadline } from '../deadline.js'
-import { invalidToken, unavailable } from '../errors.js'
+import { invalidToken, unavailable, type Realm } from '../errors.js'
 import type { AuthResult, Denylist } from '../types.js'
 
 /** Retry-After for a failing denylist, in seconds. */
@@ -19,7 +19,7 @@ export function checkDenylist(
   denylist: Denylist,
   result: AuthResult,
   timeoutMs: number,
-  realm: string,
+  realm: Realm,
 ): AuthResult | Promise<AuthResult> {
   let answer: boolean | Promise<boolean>
   try {
@@ -37,7 +37,7 @@ export function checkDenylist(
   )
 }
 
-function decide(revoked: unknown, result: AuthResult, realm: string): AuthResult {
+function decide(revoked: unknown, result: AuthResult, realm: Realm): AuthResult {
   if (revoked === false) return result
   if (revoked === true) throw invalidToken(realm, 'revoked', 'The token has been revoked.')
   // Anything but a boolean is a broken denylist: refuse rather than guess.

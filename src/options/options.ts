@@ -15,7 +15,9 @@ import {
   type TrustConfig,
 } from '../issuers/issuer-settings.js'
 import { BINDING_METHODS, type BindingMethod } from '../claims/claims.js'
+import type { ChallengeSettings, Realm } from '../errors.js'
 import type { JwksCacheSettings } from '../keys/jwks-cache.js'
+import { metadataUrl, readResource } from '../resource/metadata.js'
 import type { CsrfSettings } from '../request/csrf.js'
 import type { Denylist, IssuerResolver, VerifierOptions } from '../types.js'
 import {
@@ -59,9 +61,20 @@ export interface NormalizedOptions {
   tokenCacheSize: number
   maxTokenLength: number
   maxPayloadDepth: number
-  realm: string
+  /** The realm, with RFC 9728 `resource_metadata` when `resource` is set. */
+  realm: Realm
+  /** The RFC 9728 resource identifier, or undefined. */
+  resource: string | undefined
+  /** The access-token profile enforced, or undefined. */
+  profile: AccessTokenProfile | undefined
   remote: JwksCacheSettings
 }
+
+/** Access-token profiles `profile` accepts. */
+export type AccessTokenProfile = 'rfc9068'
+
+/** Claims RFC 9068 §2.2 makes required in a JWT access token. */
+export const RFC9068_REQUIRED_CLAIMS = ['iss', 'exp', 'aud', 'sub', 'client_id', 'iat', 'jti']
 
 /** RFC 6265 cookie-name: an RFC 7230 token. */
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
@@ -111,6 +124,11 @@ const denylist: Reader<Denylist> = (value) => {
   return value as Denylist
 }
 
+const profile: Reader<AccessTokenProfile> = (value, name) => {
+  if (value !== 'rfc9068') throw new TypeError(`${name} must be 'rfc9068'`)
+  return value
+}
+
 const tokenCount: Reader<number | false> = (value, name) => {
   if (value === false) return false
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
@@ -153,6 +171,8 @@ export const OPTIONS = {
   maxTokenLength: row(positiveInteger, 8192),
   maxPayloadDepth: row(positiveInteger, 32),
   realm: row(optional(nonEmptyString)),
+  resource: row(optional(nonEmptyString)),
+  profile: row(optional(profile)),
 }
 
 /** Validate `options` and apply defaults. Throws `TypeError` on any mistake. */
@@ -167,9 +187,15 @@ export function normalizeOptions(options: VerifierOptions): NormalizedOptions {
   }
   const given = readTable(options, OPTIONS, '')
   const remote = given.remoteKeys
+  const resource =
+    given.resource === undefined
+      ? undefined
+      : readResource(given.resource, remote.allowInsecureHttp, 'resource')
   const defaults: IssuerDefaults = {
     clockTolerance: given.clockTolerance,
     allowInsecureHttp: remote.allowInsecureHttp,
+    resource,
+    profile: given.profile,
   }
   const trusted = trustedIssuers(options as unknown as Record<string, unknown>, defaults)
   const remoteSources = trusted.kind === 'resolver' || trusted.configs.some(isRemote)
@@ -184,11 +210,16 @@ export function normalizeOptions(options: VerifierOptions): NormalizedOptions {
   }
   const csrf = given.csrf
   const cache = given.cache
+  const realmName = given.realm ?? defaultRealm(trusted, resource)
+  const requiredClaims =
+    given.profile === 'rfc9068'
+      ? [...new Set([...given.requiredClaims, ...RFC9068_REQUIRED_CLAIMS])]
+      : given.requiredClaims
 
   return {
     trusted,
     maxTokenAge: given.maxTokenAge,
-    requiredClaims: given.requiredClaims,
+    requiredClaims,
     acceptedBindings: new Set(given.uncheckedBinding === 'accept' ? BINDING_METHODS : []),
     headerToken,
     cookieName: cookie,
@@ -206,7 +237,9 @@ export function normalizeOptions(options: VerifierOptions): NormalizedOptions {
     tokenCacheSize: cache === false || cache.tokens === false ? 0 : cache.tokens,
     maxTokenLength: given.maxTokenLength,
     maxPayloadDepth: given.maxPayloadDepth,
-    realm: given.realm ?? defaultRealm(trusted),
+    realm: challengeSettings(realmName, resource),
+    resource,
+    profile: given.profile,
     remote: {
       cacheMaxAgeMs: remote.cacheMaxAge,
       cooldownMs: remote.cooldown,
@@ -259,7 +292,20 @@ function isRemote(config: TrustConfig): boolean {
   return config.keySource.kind === 'remote' || config.keySource.kind === 'discovery'
 }
 
-/** The realm when none is set: the first audience of the first issuer (`'api'` with a resolver). */
-function defaultRealm(trusted: TrustedIssuers): string {
-  return trusted.kind === 'fixed' ? trusted.configs[0]!.audiences[0]! : 'api'
+/**
+ * The realm when none is set: the first audience of the first issuer; with a resolver, the
+ * `resource`, or `'api'`.
+ */
+function defaultRealm(trusted: TrustedIssuers, resource: string | undefined): string {
+  return trusted.kind === 'fixed' ? trusted.configs[0]!.audiences[0]! : (resource ?? 'api')
+}
+
+/**
+ * The realm alone, or with RFC 9728 §5.1's `resource_metadata` on every challenge when the API
+ * names its `resource`, so a client refused for any reason learns where to find out more.
+ */
+function challengeSettings(realm: string, resource: string | undefined): Realm {
+  if (resource === undefined) return realm
+  const settings: ChallengeSettings = { realm, resourceMetadata: metadataUrl(resource) }
+  return settings
 }

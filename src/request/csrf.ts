@@ -14,7 +14,7 @@
  * the Host header with the scheme of the socket (TLS or not). `X-Forwarded-Proto` and
  * `Forwarded` are never read: any client can send them.
  */
-import { csrfRefused } from '../errors.js'
+import { csrfRefused, type Realm } from '../errors.js'
 import { readHeader } from './headers.js'
 import type { RequestLike } from '../types.js'
 
@@ -32,7 +32,7 @@ export interface CsrfSettings {
 }
 
 /** Throws a 403 `AuthError` (reason `csrf`) unless `request` may use the cookie's token. */
-export function checkCsrf(request: RequestLike, settings: CsrfSettings, realm: string): void {
+export function checkCsrf(request: RequestLike, settings: CsrfSettings, realm: Realm): void {
   const { allowedOrigins } = settings
   // A request without a method is treated as unsafe: fail closed.
   if (request.method !== undefined && SAFE_METHODS.has(request.method.toUpperCase())) return

@@ -8,7 +8,7 @@
  * - A token both in the header and in the cookie is 400: never a silent choice between them.
  * - The cookie appearing twice is 400 (a sibling subdomain can plant a second one).
  */
-import { invalidRequest, invalidToken } from '../errors.js'
+import { invalidRequest, invalidToken, type Realm } from '../errors.js'
 import { countRawHeader, readHeader } from './headers.js'
 import type { RequestLike } from '../types.js'
 
@@ -20,7 +20,7 @@ export interface ExtractOptions {
   headerToken: boolean
   cookieName: string | undefined
   maxTokenLength: number
-  realm: string
+  realm: Realm
 }
 
 /** Find the token in `request`. Throws a 400 `AuthError` for malformed or ambiguous input. */
@@ -113,7 +113,7 @@ function bearerToken(request: RequestLike, options: ExtractOptions): string | un
 export function cookieToken(
   header: string | undefined,
   name: string,
-  realm: string,
+  realm: Realm,
 ): string | undefined {
   if (header === undefined || !header.includes(name)) return undefined
   let found: string | undefined
