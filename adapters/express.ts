@@ -22,14 +22,19 @@ import { isAuthError } from '../src/errors.js'
 import {
   authErrorBody,
   resolveGuard,
+  resolveMetadata,
   type GuardOptions,
   type OptionsOrVerifier,
 } from '../src/adapter-support.js'
+import { pathOf, type ResourceMetadataOptions } from '../src/resource/metadata.js'
 import {
+  checkAuthLevel,
   checkClaimPredicate,
   checkPredicate,
   checkScopes,
+  parseAuthLevel,
   parseScopes,
+  type AuthLevelOptions,
   type ClaimPredicate,
   type ScopeArguments,
 } from '../src/guards/guards.js'
@@ -94,13 +99,36 @@ export function requireJwt(
 
 /**
  * Require scopes from the `scope` (or `scp`) claim: all of them, or any with a last
- * `{ any: true }`. Fails with 403 `insufficient_scope`.
+ * `{ any: true }`; `{ claim: 'realm_access.roles' }` reads another claim (roles, permissions).
+ * Fails with 403 `insufficient_scope`.
  */
 export function requireScopes(...scopes: ScopeArguments): ExpressMiddleware {
   const required = parseScopes(scopes)
   return (req, _res, next) => {
     try {
       checkScopes(req.auth, required, req)
+    } catch (error) {
+      return next(error)
+    }
+    next()
+  }
+}
+
+/**
+ * Require a recent or strong enough authentication (RFC 9470 step-up): the token's `acr` one of
+ * `acr`, its `auth_time` within `maxAge`. Fails with 401 `insufficient_user_authentication`,
+ * whose challenge carries `acr_values` and/or `max_age` for the client to ask again.
+ *
+ * @example
+ * ```ts
+ * app.post('/transfers', requireAuthLevel({ acr: ['urn:example:mfa'], maxAge: '5m' }), handler)
+ * ```
+ */
+export function requireAuthLevel(options: AuthLevelOptions): ExpressMiddleware {
+  const required = parseAuthLevel(options)
+  return (req, _res, next) => {
+    try {
+      checkAuthLevel(req.auth, required, req)
     } catch (error) {
       return next(error)
     }
@@ -157,7 +185,50 @@ export function jwtErrorHandler(): ExpressErrorHandler {
   }
 }
 
+/**
+ * Serve the API's OAuth 2.0 Protected Resource Metadata (RFC 9728) at
+ * `/.well-known/oauth-protected-resource` and its path-suffixed form for the verifier's
+ * `resource` (`https://api.example.com/mcp` → `/.well-known/oauth-protected-resource/mcp`).
+ * Mount it with `app.use` before any guard: the document is public. Other requests pass on.
+ *
+ * @param verifierOrOptions the verifier (or its options) whose `resource`, token location and
+ *   DPoP settings the document describes.
+ * @param metadata `authorizationServers`, `scopesSupported`, … and `extra` members.
+ * @example
+ * ```ts
+ * app.use(protectedResourceMetadata(verifier, { authorizationServers: ['https://id.example.com'] }))
+ * ```
+ */
+export function protectedResourceMetadata(
+  verifierOrOptions: OptionsOrVerifier,
+  metadata?: ResourceMetadataOptions,
+): (
+  req: IncomingMessage & { originalUrl?: string },
+  res: ServerResponse,
+  next: () => void,
+) => void {
+  const served = resolveMetadata(verifierOrOptions, metadata)
+  const length = String(Buffer.byteLength(served.body))
+  return (req, res, next) => {
+    const method = req.method
+    if (
+      (method !== 'GET' && method !== 'HEAD') ||
+      !served.paths.has(pathOf(req.originalUrl ?? req.url))
+    ) {
+      return next()
+    }
+    res.writeHead(200, { ...served.headers, 'content-length': length })
+    res.end(method === 'HEAD' ? undefined : served.body)
+  }
+}
+
 export { AuthError, isAuthError } from '../src/errors.js'
+export type { ResourceMetadataDocument, ResourceMetadataOptions } from '../src/resource/metadata.js'
 export type { AuthResult, Verifier, VerifierOptions } from '../src/types.js'
 export type { AuthErrorBody, GuardOptions, OptionsOrVerifier } from '../src/adapter-support.js'
-export type { ClaimPredicate, ScopeArguments, ScopeOptions } from '../src/guards/guards.js'
+export type {
+  AuthLevelOptions,
+  ClaimPredicate,
+  ScopeArguments,
+  ScopeOptions,
+} from '../src/guards/guards.js'

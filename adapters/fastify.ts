@@ -26,17 +26,22 @@ import type {
 import {
   isVerifier,
   resolveGuard,
+  resolveMetadata,
   type GuardOptions,
   type OptionsOrVerifier,
 } from '../src/adapter-support.js'
 import {
+  checkAuthLevel,
   checkClaimPredicate,
   checkPredicate,
   checkScopes,
+  parseAuthLevel,
   parseScopes,
+  type AuthLevelOptions,
   type ClaimPredicate,
   type ScopeArguments,
 } from '../src/guards/guards.js'
+import type { ResourceMetadataOptions } from '../src/resource/metadata.js'
 import type { AuthResult, Verifier, VerifierOptions } from '../src/types.js'
 
 declare module 'fastify' {
@@ -137,13 +142,31 @@ export function requireJwt(
 
 /**
  * A `preHandler` requiring scopes from the `scope` (or `scp`) claim: all of them, or any with a
- * last `{ any: true }`. Fails with 403 `insufficient_scope`.
+ * last `{ any: true }`; `{ claim: 'realm_access.roles' }` reads another claim (roles,
+ * permissions). Fails with 403 `insufficient_scope`.
  */
 export function requireScopes(...scopes: ScopeArguments): preHandlerHookHandler {
   const required = parseScopes(scopes)
   return function requireScopes(request, _reply, done) {
     try {
       checkScopes(request.auth, required, request.raw)
+    } catch (error) {
+      return done(error as Error)
+    }
+    done()
+  }
+}
+
+/**
+ * A `preHandler` requiring a recent or strong enough authentication (RFC 9470 step-up): the
+ * token's `acr` one of `acr`, its `auth_time` within `maxAge`. Fails with 401
+ * `insufficient_user_authentication`, whose challenge carries `acr_values` and/or `max_age`.
+ */
+export function requireAuthLevel(options: AuthLevelOptions): preHandlerHookHandler {
+  const required = parseAuthLevel(options)
+  return function requireAuthLevel(request, _reply, done) {
+    try {
+      checkAuthLevel(request.auth, required, request.raw)
     } catch (error) {
       return done(error as Error)
     }
@@ -164,7 +187,46 @@ export function requireClaims(predicate: ClaimPredicate): preHandlerHookHandler 
   }
 }
 
+/**
+ * A plugin serving the API's OAuth 2.0 Protected Resource Metadata (RFC 9728) at
+ * `/.well-known/oauth-protected-resource` and its path-suffixed form for the verifier's
+ * `resource` (`https://api.example.com/mcp` → `/.well-known/oauth-protected-resource/mcp`), GET
+ * and HEAD. Register it without a `prefix`: the paths are fixed by the RFC.
+ *
+ * @param verifierOrOptions the verifier (or its options) whose `resource`, token location and
+ *   DPoP settings the document describes.
+ * @param metadata `authorizationServers`, `scopesSupported`, … and `extra` members.
+ * @example
+ * ```ts
+ * await app.register(protectedResourceMetadata(app.jwtVerifier, { authorizationServers: [idp] }))
+ * ```
+ */
+export function protectedResourceMetadata(
+  verifierOrOptions: OptionsOrVerifier,
+  metadata?: ResourceMetadataOptions,
+): FastifyPluginCallback {
+  const served = resolveMetadata(verifierOrOptions, metadata)
+  const metadataPlugin: FastifyPluginCallback = (app, _options, done) => {
+    for (const url of served.paths) {
+      app.get(url, (_request, reply) => {
+        void reply.headers(served.headers).send(served.body)
+      })
+    }
+    done()
+  }
+  Object.assign(metadataPlugin, {
+    [Symbol.for('fastify.display-name')]: 'jwt-gate-resource-metadata',
+  })
+  return metadataPlugin
+}
+
 export { AuthError, isAuthError } from '../src/errors.js'
+export type { ResourceMetadataDocument, ResourceMetadataOptions } from '../src/resource/metadata.js'
 export type { AuthResult, Verifier, VerifierOptions } from '../src/types.js'
 export type { GuardOptions, OptionsOrVerifier } from '../src/adapter-support.js'
-export type { ClaimPredicate, ScopeArguments, ScopeOptions } from '../src/guards/guards.js'
+export type {
+  AuthLevelOptions,
+  ClaimPredicate,
+  ScopeArguments,
+  ScopeOptions,
+} from '../src/guards/guards.js'

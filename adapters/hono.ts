@@ -23,18 +23,23 @@ import { HTTPException } from 'hono/http-exception'
 import {
   authErrorBody,
   resolveGuard,
+  resolveMetadata,
   type GuardOptions,
   type OptionsOrVerifier,
 } from '../src/adapter-support.js'
 import { isAuthError, type AuthError } from '../src/errors.js'
 import {
+  checkAuthLevel,
   checkClaimPredicate,
   checkPredicate,
   checkScopes,
+  parseAuthLevel,
   parseScopes,
+  type AuthLevelOptions,
   type ClaimPredicate,
   type ScopeArguments,
 } from '../src/guards/guards.js'
+import type { ResourceMetadataOptions } from '../src/resource/metadata.js'
 import type { AuthResult, Verifier, VerifierOptions } from '../src/types.js'
 
 declare module 'hono' {
@@ -116,6 +121,42 @@ export function requireScopes(...scopes: ScopeArguments): MiddlewareHandler {
   }
 }
 
+/**
+ * Require a recent or strong enough authentication (RFC 9470 step-up): the token's `acr` one of
+ * `acr`, its `auth_time` within `maxAge`. Fails with 401 `insufficient_user_authentication`,
+ * whose challenge carries `acr_values` and/or `max_age`.
+ */
+export function requireAuthLevel(options: AuthLevelOptions): MiddlewareHandler {
+  const required = parseAuthLevel(options)
+  return async (c, next) => {
+    try {
+      checkAuthLevel(c.get('auth'), required, c.req.raw)
+    } catch (error) {
+      throw toHttpException(error)
+    }
+    await next()
+  }
+}
+
+/**
+ * Serve the API's OAuth 2.0 Protected Resource Metadata (RFC 9728) at
+ * `/.well-known/oauth-protected-resource` and its path-suffixed form for the verifier's
+ * `resource`; `app.use` it before any guard. Other requests pass on.
+ */
+export function protectedResourceMetadata(
+  verifierOrOptions: OptionsOrVerifier,
+  metadata?: ResourceMetadataOptions,
+): MiddlewareHandler {
+  const served = resolveMetadata(verifierOrOptions, metadata)
+  return async (c, next) => {
+    if ((c.req.method !== 'GET' && c.req.method !== 'HEAD') || !served.paths.has(c.req.path)) {
+      return next()
+    }
+    const body = c.req.method === 'HEAD' ? null : served.body
+    return new Response(body, { status: 200, headers: served.headers })
+  }
+}
+
 /** Require `predicate(payload)` to be true. Fails with 403 `invalid_token`. */
 export function requireClaims(predicate: ClaimPredicate): MiddlewareHandler {
   const check = checkPredicate(predicate)
@@ -150,4 +191,10 @@ export function authErrorResponse(error: AuthError): Response {
 export { AuthError, isAuthError } from '../src/errors.js'
 export type { AuthResult, Verifier, VerifierOptions } from '../src/types.js'
 export type { AuthErrorBody, GuardOptions, OptionsOrVerifier } from '../src/adapter-support.js'
-export type { ClaimPredicate, ScopeArguments, ScopeOptions } from '../src/guards/guards.js'
+export type {
+  AuthLevelOptions,
+  ClaimPredicate,
+  ScopeArguments,
+  ScopeOptions,
+} from '../src/guards/guards.js'
+export type { ResourceMetadataDocument, ResourceMetadataOptions } from '../src/resource/metadata.js'

@@ -18,12 +18,21 @@
  * ```
  */
 import type { Middleware } from 'koa'
-import { resolveGuard, type GuardOptions, type OptionsOrVerifier } from '../src/adapter-support.js'
 import {
+  resolveGuard,
+  resolveMetadata,
+  type GuardOptions,
+  type OptionsOrVerifier,
+} from '../src/adapter-support.js'
+import type { ResourceMetadataOptions } from '../src/resource/metadata.js'
+import {
+  checkAuthLevel,
   checkClaimPredicate,
   checkPredicate,
   checkScopes,
+  parseAuthLevel,
   parseScopes,
+  type AuthLevelOptions,
   type ClaimPredicate,
   type ScopeArguments,
 } from '../src/guards/guards.js'
@@ -69,12 +78,26 @@ export function requireJwt(
 
 /**
  * Require scopes from the `scope` (or `scp`) claim: all of them, or any with a last
- * `{ any: true }`. Throws 403 `insufficient_scope`.
+ * `{ any: true }`; `{ claim: 'realm_access.roles' }` reads another claim (roles, permissions).
+ * Throws 403 `insufficient_scope`.
  */
 export function requireScopes(...scopes: ScopeArguments): Middleware {
   const required = parseScopes(scopes)
   return (ctx, next) => {
     checkScopes(ctx.state.auth, required, ctx.req)
+    return next()
+  }
+}
+
+/**
+ * Require a recent or strong enough authentication (RFC 9470 step-up): the token's `acr` one of
+ * `acr`, its `auth_time` within `maxAge`. Throws 401 `insufficient_user_authentication`, whose
+ * challenge carries `acr_values` and/or `max_age` for the client to ask again.
+ */
+export function requireAuthLevel(options: AuthLevelOptions): Middleware {
+  const required = parseAuthLevel(options)
+  return (ctx, next) => {
+    checkAuthLevel(ctx.state.auth, required, ctx.req)
     return next()
   }
 }
@@ -88,7 +111,39 @@ export function requireClaims(predicate: ClaimPredicate): Middleware {
   }
 }
 
+/**
+ * Serve the API's OAuth 2.0 Protected Resource Metadata (RFC 9728) at
+ * `/.well-known/oauth-protected-resource` and its path-suffixed form for the verifier's
+ * `resource` (`https://api.example.com/mcp` → `/.well-known/oauth-protected-resource/mcp`).
+ * `app.use` it before any guard: the document is public. Other requests pass on.
+ *
+ * @param verifierOrOptions the verifier (or its options) whose `resource`, token location and
+ *   DPoP settings the document describes.
+ * @param metadata `authorizationServers`, `scopesSupported`, … and `extra` members.
+ */
+export function protectedResourceMetadata(
+  verifierOrOptions: OptionsOrVerifier,
+  metadata?: ResourceMetadataOptions,
+): Middleware {
+  const served = resolveMetadata(verifierOrOptions, metadata)
+  return (ctx, next) => {
+    if ((ctx.method !== 'GET' && ctx.method !== 'HEAD') || !served.paths.has(ctx.path)) {
+      return next()
+    }
+    ctx.set(served.headers)
+    ctx.body = served.body // Koa answers HEAD without the body itself
+    ctx.type = 'application/json'
+    return undefined
+  }
+}
+
 export { AuthError, isAuthError } from '../src/errors.js'
+export type { ResourceMetadataDocument, ResourceMetadataOptions } from '../src/resource/metadata.js'
 export type { AuthResult, Verifier, VerifierOptions } from '../src/types.js'
 export type { GuardOptions, OptionsOrVerifier } from '../src/adapter-support.js'
-export type { ClaimPredicate, ScopeArguments, ScopeOptions } from '../src/guards/guards.js'
+export type {
+  AuthLevelOptions,
+  ClaimPredicate,
+  ScopeArguments,
+  ScopeOptions,
+} from '../src/guards/guards.js'

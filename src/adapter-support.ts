@@ -4,6 +4,14 @@
  * in the core so each adapter stays a thin translation layer.
  */
 import type { AuthError } from './errors.js'
+import { normalizeOptions } from './options/options.js'
+import {
+  buildMetadata,
+  describeOptions,
+  descriptionOf,
+  type ResourceMetadataOptions,
+  type ServedMetadata,
+} from './resource/metadata.js'
 import { createVerifier, fastPathOf } from './verifier.js'
 import type { AuthResult, RequestLike, Verifier, VerifierOptions } from './types.js'
 
@@ -86,4 +94,28 @@ export interface AuthErrorBody {
 /** The JSON body for a refusal; `AuthError` messages are safe to send (see errors.ts). */
 export function authErrorBody(error: AuthError): AuthErrorBody {
   return { error: error.code, error_description: error.message }
+}
+
+/**
+ * The RFC 9728 document a `protectedResourceMetadata` handler serves: what the verifier (or the
+ * verifier options, read without building a verifier) publishes, plus `metadata`. Throws
+ * `TypeError` at route definition on a mistake.
+ */
+export function resolveMetadata(
+  verifierOrOptions: OptionsOrVerifier,
+  metadata?: ResourceMetadataOptions,
+): ServedMetadata {
+  if (isVerifier(verifierOrOptions)) {
+    return buildMetadata(descriptionOf(verifierOrOptions), metadata)
+  }
+  if (typeof verifierOrOptions !== 'object' || verifierOrOptions === null) {
+    throw new TypeError('protectedResourceMetadata needs a verifier or verifier options')
+  }
+  // The guard option is not a verifier option; leave it out, as resolveGuard does.
+  const verifierOptions: Record<string, unknown> = { ...verifierOrOptions }
+  delete verifierOptions.credentialsRequired
+  return buildMetadata(
+    describeOptions(normalizeOptions(verifierOptions as unknown as VerifierOptions)),
+    metadata,
+  )
 }

@@ -34,6 +34,7 @@ export type AuthErrorReason =
   | 'alg_not_allowed'
   | 'unsupported_header'
   | 'wrong_typ'
+  | 'id_token'
   | 'no_matching_key'
   | 'bad_signature'
   | 'invalid_claim'
@@ -47,6 +48,7 @@ export type AuthErrorReason =
   | 'issued_in_future'
   | 'revoked'
   | 'insufficient_scope'
+  | 'insufficient_auth_level'
   | 'claim_check_failed'
   | 'jwks_unavailable'
   | 'discovery_unavailable'
@@ -317,6 +319,25 @@ export function insufficientScope(realm: Realm, scopes: readonly string[]): Auth
     message: `The token lacks the required scope (${scopes.join(' ')}).`,
     realm,
     scope: scopes.join(' '),
+  })
+}
+
+/**
+ * 401 `insufficient_user_authentication` (RFC 9470 §3): the token's `acr` or `auth_time` does
+ * not meet the route's requirement; `params` holds `acr_values` and/or `max_age`.
+ */
+export function insufficientAuthLevel(
+  realm: Realm,
+  message: string,
+  params: Readonly<Record<string, string>>,
+): AuthError {
+  return new AuthError({
+    status: 401,
+    code: 'insufficient_user_authentication',
+    reason: 'insufficient_auth_level',
+    message,
+    realm,
+    params,
   })
 }
 

@@ -222,8 +222,11 @@ export interface CacheOptions {
 export interface IssuerRules {
   /** Accepted issuer(s): exact, case-sensitive match on the `iss` claim. Required. */
   issuer: string | string[]
-  /** Accepted audience(s): the token's `aud` must contain at least one. Required. */
-  audience: string | string[]
+  /**
+   * Accepted audience(s): the token's `aud` must contain at least one. Required unless
+   * `resource` is set (which is accepted as an audience too, in addition to these).
+   */
+  audience?: string | string[]
   /**
    * Allowed JWS algorithms. Default: `['HS256']` with a `secret`; with keys, a JWKS or
    * discovery, every asymmetric algorithm (RS*, PS*, ES*, EdDSA, Ed25519), further narrowed
@@ -271,13 +274,29 @@ export interface CommonVerifierOptions {
   maxPayloadDepth?: number
   /**
    * `realm` of the `WWW-Authenticate` challenge. Default: the first audience (of the first
-   * issuer); `'api'` with an `issuers` resolver.
+   * issuer); with an `issuers` resolver, `resource` or else `'api'`.
    */
   realm?: string
   /** Accept DPoP-bound tokens (RFC 9449) with their proofs. Default: off. */
   dpop?: DpopOptions
   /** Check certificate-bound tokens (`cnf["x5t#S256"]`, RFC 8705). Default: off. */
   mtls?: MtlsOptions
+  /**
+   * The API's resource identifier (RFC 8707, RFC 9728), such as `'https://api.example.com'`:
+   * an `https:` URL (`http:` on loopback) without a fragment. It is accepted as an audience of
+   * every issuer's tokens (besides any `audience`, which it does not replace), every 401
+   * challenge then carries `resource_metadata="<origin>/.well-known/oauth-protected-resource<path>"`
+   * (RFC 9728 §5.1), and `protectedResourceMetadata` serves that document. Default: none.
+   */
+  resource?: string
+  /**
+   * An access-token profile to enforce. `'rfc9068'` (JWT access tokens, RFC 9068): header `typ`
+   * `at+jwt` (or `application/at+jwt`) for every issuer; `iss`, `exp`, `aud`, `sub`,
+   * `client_id`, `iat` and `jti` required; an OpenID Connect ID token (`nonce`, `at_hash`,
+   * `c_hash` or `s_hash`, or an audience equal to its `client_id`) refused with reason
+   * `id_token`. Default: none.
+   */
+  profile?: 'rfc9068'
 }
 
 /** The options of a single-issuer verifier, besides its key source. */

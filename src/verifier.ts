@@ -42,6 +42,7 @@ import type { KeySource } from './keys/key-source.js'
 import { createFixedSelector, createResolverSelector, type Trust } from './issuers/select.js'
 import type { VerificationKey } from './jws/jwk-set.js'
 import { normalizeOptions } from './options/options.js'
+import { describeOptions, describeResource } from './resource/metadata.js'
 import { verifySignature } from './jws/signature.js'
 import { createTokenCache, type CachedVerification } from './token-cache/token-cache.js'
 import type {
@@ -97,7 +98,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const config = normalizeOptions(options)
   const { denylist } = config
   // With DPoP the challenges name both schemes and the proof algorithms.
-  const realm = config.challenge
+  const realm = config.realm
   const trusted = config.trusted
   const issuers =
     trusted.kind === 'fixed'
@@ -319,6 +320,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     },
   } as Verifier
   fastPaths.set(verifier, authenticate)
+  describeResource(verifier, describeOptions(config))
   return verifier
 }
 

@@ -25,6 +25,8 @@ export interface ClaimOptions {
    * token bound by any other `cnf.jkt` / `cnf["x5t#S256"]` is refused.
    */
   acceptedBindings: ReadonlySet<BindingMethod>
+  /** `'rfc9068'`: the token must be a JWT access token, never an OIDC ID token. */
+  profile?: 'rfc9068' | undefined
 }
 
 /** The key-binding confirmation methods jwt-gate knows: DPoP (RFC 9449), mTLS (RFC 8705). */
@@ -95,6 +97,36 @@ export function checkClaimShapes(payload: JwtPayload, options: ClaimOptions): vo
     if (!Object.hasOwn(payload, claim)) {
       throw fail('missing_claim', `The token has no "${claim}" claim, which is required.`)
     }
+  }
+  if (options.profile === 'rfc9068') checkAccessTokenProfile(payload, options.realm)
+}
+
+/** Claims only an OIDC ID token carries (OpenID Connect Core §2, §3.3.2.11). */
+const ID_TOKEN_CLAIMS = ['nonce', 'at_hash', 'c_hash', 's_hash'] as const
+
+/**
+ * RFC 9068 on top of the required claims (checked above): `client_id` is a string, and the
+ * token is not an OIDC ID token presented as an access token (RFC 9068 §4, §6): no ID-token-only
+ * claim, and an audience that is not the client's own id (an ID token's audience is its client).
+ */
+function checkAccessTokenProfile(payload: JwtPayload, realm: Realm): void {
+  const clientId = payload.client_id
+  if (typeof clientId !== 'string') {
+    throw invalidToken(realm, 'invalid_claim', 'The "client_id" claim must be a string.')
+  }
+  const idTokenClaim = ID_TOKEN_CLAIMS.find((claim) => Object.hasOwn(payload, claim))
+  const aud = payload.aud!
+  if (
+    idTokenClaim !== undefined ||
+    (typeof aud === 'string' ? aud === clientId : aud.includes(clientId))
+  ) {
+    throw invalidToken(
+      realm,
+      'id_token',
+      'The token is an OpenID Connect ID token, not an access token.',
+      undefined,
+      { received: idTokenClaim ?? 'aud = client_id' },
+    )
   }
 }
 

@@ -47,12 +47,19 @@ export interface IssuerDefaults {
   /** Seconds; an entry's own `clockTolerance` wins. */
   clockTolerance: number
   allowInsecureHttp: boolean
+  /** The API's RFC 9728 resource identifier: an audience every issuer's tokens may carry. */
+  resource?: string
+  /** An access-token profile: `'rfc9068'` makes `typ` `at+jwt` the rule of every issuer. */
+  profile?: 'rfc9068'
 }
+
+/** The `typ` RFC 9068 §2.1 gives JWT access tokens. */
+const ACCESS_TOKEN_TYP = normalizeTyp('at+jwt')
 
 /** The options of one `issuers` entry. */
 const ENTRY = {
   issuer: row(stringList),
-  audience: row(stringList),
+  audience: row(optional(stringList)),
   secret: row(anything),
   keys: row(anything),
   jwksUri: row(optional(nonEmptyString)),
@@ -88,12 +95,38 @@ export function readIssuerSettings(
   }
   return {
     issuers,
-    audiences: entry.audience,
+    audiences: audiencesOf(entry.audience, defaults.resource, where),
     algorithms: allowedAlgorithms(entry.algorithms, keySource.kind === 'secret'),
-    typ: entry.typ === undefined ? undefined : normalizeTyp(entry.typ),
+    typ: typOf(entry.typ, defaults.profile, where),
     clockTolerance: entry.clockTolerance ?? defaults.clockTolerance,
     keySource,
   }
+}
+
+/**
+ * The accepted audiences: the entry's own, plus the API's `resource` (RFC 9728: the resource
+ * identifier is an audience its tokens carry). Without `resource`, `audience` is required.
+ */
+function audiencesOf(
+  audience: readonly string[] | undefined,
+  resource: string | undefined,
+  where: string,
+): readonly string[] {
+  if (audience === undefined) {
+    if (resource === undefined) throw new TypeError(`${at(where, 'audience')} is required`)
+    return [resource]
+  }
+  return resource === undefined || audience.includes(resource) ? audience : [...audience, resource]
+}
+
+/** The expected `typ`: as given, or `at+jwt` under the RFC 9068 profile (which nothing may relax). */
+function typOf(typ: string | undefined, profile: 'rfc9068' | undefined, where: string) {
+  const expected = typ === undefined ? undefined : normalizeTyp(typ)
+  if (profile === undefined) return expected
+  if (expected !== undefined && expected !== ACCESS_TOKEN_TYP) {
+    throw new TypeError(`${at(where, 'typ')} must be at+jwt (or left out) with profile: 'rfc9068'`)
+  }
+  return ACCESS_TOKEN_TYP
 }
 
 /** Exact issuers as given; a `{tenantid}` template spelt out once per allowed tenant. */

@@ -15,10 +15,11 @@ import {
   type TrustConfig,
 } from '../issuers/issuer-settings.js'
 import { BINDING_METHODS, type BindingMethod } from '../claims/claims.js'
+import type { ChallengeSettings, Realm } from '../errors.js'
 import type { JwksCacheSettings } from '../keys/jwks-cache.js'
+import { metadataUrl, readResource } from '../resource/metadata.js'
 import type { CsrfSettings } from '../request/csrf.js'
 import { allowedAlgorithms } from '../jws/algorithms.js'
-import type { ChallengeSettings, Realm } from '../errors.js'
 import { createNonceSource } from '../dpop/nonce.js'
 import type { DpopSettings } from '../dpop/proof.js'
 import { createMemoryReplayStore } from '../dpop/replay.js'
@@ -71,7 +72,12 @@ export interface NormalizedOptions {
   tokenCacheSize: number
   maxTokenLength: number
   maxPayloadDepth: number
-  realm: string
+  /** The realm, with RFC 9728 `resource_metadata` when `resource` is set. */
+  realm: Realm
+  /** The RFC 9728 resource identifier, or undefined. */
+  resource: string | undefined
+  /** The access-token profile enforced, or undefined. */
+  profile: AccessTokenProfile | undefined
   remote: JwksCacheSettings
   /** `uncheckedBinding: 'accept'`: accept `cnf`-bound tokens whose binding nothing checks. */
   acceptUncheckedBinding: boolean
@@ -79,9 +85,13 @@ export interface NormalizedOptions {
   dpop: DpopSettings | undefined
   /** Certificate-bound tokens, when configured. */
   mtls: MtlsSettings | undefined
-  /** What every challenge carries: the realm alone, or with DPoP its schemes and `algs`. */
-  challenge: Realm
 }
+
+/** Access-token profiles `profile` accepts. */
+export type AccessTokenProfile = 'rfc9068'
+
+/** Claims RFC 9068 §2.2 makes required in a JWT access token. */
+export const RFC9068_REQUIRED_CLAIMS = ['iss', 'exp', 'aud', 'sub', 'client_id', 'iat', 'jti']
 
 /** RFC 6265 cookie-name: an RFC 7230 token. */
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
@@ -129,6 +139,11 @@ const denylist: Reader<Denylist> = (value) => {
     throw new TypeError('denylist must be an object with an isRevoked(payload, header) method')
   }
   return value as Denylist
+}
+
+const profile: Reader<AccessTokenProfile> = (value, name) => {
+  if (value !== 'rfc9068') throw new TypeError(`${name} must be 'rfc9068'`)
+  return value
 }
 
 const tokenCount: Reader<number | false> = (value, name) => {
@@ -193,6 +208,8 @@ export const OPTIONS = {
   realm: row(optional(nonEmptyString)),
   dpop: row(optional(table(DPOP))),
   mtls: row(optional(table(MTLS))),
+  resource: row(optional(nonEmptyString)),
+  profile: row(optional(profile)),
 }
 
 /** Validate `options` and apply defaults. Throws `TypeError` on any mistake. */
@@ -207,9 +224,15 @@ export function normalizeOptions(options: VerifierOptions): NormalizedOptions {
   }
   const given = readTable(options, OPTIONS, '')
   const remote = given.remoteKeys
+  const resource =
+    given.resource === undefined
+      ? undefined
+      : readResource(given.resource, remote.allowInsecureHttp, 'resource')
   const defaults: IssuerDefaults = {
     clockTolerance: given.clockTolerance,
     allowInsecureHttp: remote.allowInsecureHttp,
+    resource,
+    profile: given.profile,
   }
   const trusted = trustedIssuers(options as unknown as Record<string, unknown>, defaults)
   const remoteSources = trusted.kind === 'resolver' || trusted.configs.some(isRemote)
@@ -224,7 +247,11 @@ export function normalizeOptions(options: VerifierOptions): NormalizedOptions {
   }
   const csrf = given.csrf
   const cache = given.cache
-  const realm = given.realm ?? defaultRealm(trusted)
+  const realmName = given.realm ?? defaultRealm(trusted, resource)
+  const requiredClaims =
+    given.profile === 'rfc9068'
+      ? [...new Set([...given.requiredClaims, ...RFC9068_REQUIRED_CLAIMS])]
+      : given.requiredClaims
   const dpop =
     given.dpop === undefined
       ? undefined
@@ -234,7 +261,7 @@ export function normalizeOptions(options: VerifierOptions): NormalizedOptions {
   return {
     trusted,
     maxTokenAge: given.maxTokenAge,
-    requiredClaims: given.requiredClaims,
+    requiredClaims,
     // A checked binding is accepted here; the binding stage then checks it on every request.
     acceptedBindings: new Set<BindingMethod>(
       given.uncheckedBinding === 'accept'
@@ -257,11 +284,12 @@ export function normalizeOptions(options: VerifierOptions): NormalizedOptions {
     tokenCacheSize: cache === false || cache.tokens === false ? 0 : cache.tokens,
     maxTokenLength: given.maxTokenLength,
     maxPayloadDepth: given.maxPayloadDepth,
-    realm,
+    realm: challengeSettings(realmName, resource, dpop),
+    resource,
+    profile: given.profile,
     acceptUncheckedBinding: given.uncheckedBinding === 'accept',
     dpop,
     mtls,
-    challenge: dpop === undefined ? realm : dpopChallenge(realm, dpop),
     remote: {
       cacheMaxAgeMs: remote.cacheMaxAge,
       cooldownMs: remote.cooldown,
@@ -314,9 +342,29 @@ function isRemote(config: TrustConfig): boolean {
   return config.keySource.kind === 'remote' || config.keySource.kind === 'discovery'
 }
 
-/** The realm when none is set: the first audience of the first issuer (`'api'` with a resolver). */
-function defaultRealm(trusted: TrustedIssuers): string {
-  return trusted.kind === 'fixed' ? trusted.configs[0]!.audiences[0]! : 'api'
+/**
+ * The realm when none is set: the first audience of the first issuer; with a resolver, the
+ * `resource`, or `'api'`.
+ */
+function defaultRealm(trusted: TrustedIssuers, resource: string | undefined): string {
+  return trusted.kind === 'fixed' ? trusted.configs[0]!.audiences[0]! : (resource ?? 'api')
+}
+
+/**
+ * What every challenge carries: the realm, with RFC 9728 §5.1's `resource_metadata` when the API
+ * names its `resource` (so a client refused for any reason learns where to find out more), and
+ * with DPoP its scheme and `algs` (RFC 9449 §7.1).
+ */
+function challengeSettings(
+  realm: string,
+  resource: string | undefined,
+  dpop: DpopSettings | undefined,
+): Realm {
+  if (resource === undefined && dpop === undefined) return realm
+  const settings: ChallengeSettings = dpop === undefined ? { realm } : dpopChallenge(realm, dpop)
+  return resource === undefined
+    ? settings
+    : { ...settings, resourceMetadata: metadataUrl(resource) }
 }
 
 /** DPoP's settings from `dpop: { ... }`, checked. */

@@ -10,6 +10,10 @@
  *   POST /orders     → requireScopes('write:orders'); counts a side effect
  *   GET  /optional   → requireJwt(verifier, { credentialsRequired: false }) → { sub | null }
  *   GET  /optional/orders → the same, then requireScopes('read:orders')
+ *   GET  /roles      → requireScopes('admin', { claim: 'realm_access.roles' })
+ *   GET  /step-up    → requireAuthLevel({ acr: ['urn:example:mfa'], maxAge: '5m' })
+ *   GET  /.well-known/oauth-protected-resource[/path] → protectedResourceMetadata, before every
+ *        guard, when `start` is given `{ metadata }`
  *
  * Hono runs on @hono/node-server, so its guards see a Fetch `Request` (the path every Fetch
  * runtime takes) while the table speaks the same HTTP to it.
@@ -30,6 +34,7 @@ import * as expressGuards from '../../adapters/express.js'
 import jwtGate, * as fastifyGuards from '../../adapters/fastify.js'
 import * as honoGuards from '../../adapters/hono.js'
 import * as koaGuards from '../../adapters/koa.js'
+import type { ResourceMetadataOptions } from '../../src/resource/metadata.js'
 import { listen, type Listening } from '../helpers/http.js'
 import { LATEST_PEERS_DIR, latestPeer, latestPeerVersion } from '../helpers/peers.js'
 import type { TestCertificate } from '../helpers/tls.js'
@@ -45,6 +50,8 @@ export interface RunningApp extends Listening {
 /** How to start an app: plain HTTP by default; `tls` serves HTTPS with that certificate. */
 export interface StartOptions {
   tls?: TestCertificate
+  /** Serve the RFC 9728 document with these options, before every guard. */
+  metadata?: ResourceMetadataOptions
 }
 
 /** One framework at one major version. */
@@ -68,6 +75,8 @@ function asHttps(listening: Listening): Listening {
 }
 
 const anyOf = { any: true }
+const keycloakRole = ['admin', { claim: 'realm_access.roles' }] as const
+const stepUp = { acr: ['urn:example:mfa'], maxAge: '5m' }
 const isAcme = (payload: Readonly<JwtPayload>) => payload.org === 'acme'
 
 function expressApp(name: string, express: typeof express5): AppFactory {
@@ -75,8 +84,11 @@ function expressApp(name: string, express: typeof express5): AppFactory {
     name,
     async start(verifier, options = {}) {
       const counters = { handled: 0, created: 0 }
-      const { requireJwt, requireScopes, requireClaims } = expressGuards
+      const { requireJwt, requireScopes, requireClaims, requireAuthLevel } = expressGuards
       const app = express()
+      if (options.metadata) {
+        app.use(expressGuards.protectedResourceMetadata(verifier, options.metadata))
+      }
       const guard = requireJwt(verifier)
       const done = (body: () => unknown) => (req: any, res: any) => {
         counters.handled++
@@ -102,6 +114,18 @@ function expressApp(name: string, express: typeof express5): AppFactory {
         '/claims',
         guard,
         requireClaims(isAcme),
+        done(() => ({ ok: true })),
+      )
+      app.get(
+        '/roles',
+        guard,
+        requireScopes(...keycloakRole),
+        done(() => ({ ok: true })),
+      )
+      app.get(
+        '/step-up',
+        guard,
+        requireAuthLevel(stepUp),
         done(() => ({ ok: true })),
       )
       app.post('/orders', guard, requireScopes('write:orders'), (_req, res) => {
@@ -138,9 +162,12 @@ function koaApp(name: string, Koa: typeof koa3): AppFactory {
     name,
     async start(verifier, options = {}) {
       const counters = { handled: 0, created: 0 }
-      const { requireJwt, requireScopes, requireClaims } = koaGuards
+      const { requireJwt, requireScopes, requireClaims, requireAuthLevel } = koaGuards
       const app = new Koa()
       app.silent = true // 503s are expected in the table; keep the test output clean
+      if (options.metadata) {
+        app.use(koaGuards.protectedResourceMetadata(verifier, options.metadata))
+      }
       const router = new KoaRouter()
       const guard = requireJwt(verifier)
       router.get('/me', guard, (ctx) => {
@@ -156,6 +183,14 @@ function koaApp(name: string, Koa: typeof koa3): AppFactory {
         ctx.body = { ok: true }
       })
       router.get('/claims', guard, requireClaims(isAcme), (ctx) => {
+        counters.handled++
+        ctx.body = { ok: true }
+      })
+      router.get('/roles', guard, requireScopes(...keycloakRole), (ctx) => {
+        counters.handled++
+        ctx.body = { ok: true }
+      })
+      router.get('/step-up', guard, requireAuthLevel(stepUp), (ctx) => {
         counters.handled++
         ctx.body = { ok: true }
       })
@@ -194,10 +229,13 @@ function fastifyApp(name: string, Fastify: typeof fastify5): AppFactory {
     name,
     async start(verifier, options = {}) {
       const counters = { handled: 0, created: 0 }
-      const { requireScopes, requireClaims } = fastifyGuards
+      const { requireScopes, requireClaims, requireAuthLevel } = fastifyGuards
       // The HTTPS instance differs from the plain one only in its server's type.
       const app: FastifyInstance = options.tls ? Fastify({ https: options.tls }) : Fastify()
       await app.register(jwtGate, { verifier })
+      if (options.metadata) {
+        await app.register(fastifyGuards.protectedResourceMetadata(verifier, options.metadata))
+      }
       const onRequest = app.requireJwt
       app.get('/me', { onRequest }, (request) => {
         counters.handled++
@@ -212,6 +250,14 @@ function fastifyApp(name: string, Fastify: typeof fastify5): AppFactory {
         return { ok: true }
       })
       app.get('/claims', { onRequest, preHandler: requireClaims(isAcme) }, () => {
+        counters.handled++
+        return { ok: true }
+      })
+      app.get('/roles', { onRequest, preHandler: requireScopes(...keycloakRole) }, () => {
+        counters.handled++
+        return { ok: true }
+      })
+      app.get('/step-up', { onRequest, preHandler: requireAuthLevel(stepUp) }, () => {
         counters.handled++
         return { ok: true }
       })
@@ -260,8 +306,10 @@ function honoApp(name: string): AppFactory {
     name,
     async start(verifier, options = {}) {
       const counters = { handled: 0, created: 0 }
-      const { requireJwt, requireScopes, requireClaims } = honoGuards
+      const { requireJwt, requireScopes, requireClaims, requireAuthLevel } = honoGuards
       const app = new Hono()
+      if (options.metadata)
+        app.use(honoGuards.protectedResourceMetadata(verifier, options.metadata))
       const guard = requireJwt(verifier)
       app.get('/me', guard, (c) => {
         counters.handled++
@@ -276,6 +324,14 @@ function honoApp(name: string): AppFactory {
         return c.json({ ok: true })
       })
       app.get('/claims', guard, requireClaims(isAcme), (c) => {
+        counters.handled++
+        return c.json({ ok: true })
+      })
+      app.get('/roles', guard, requireScopes(...keycloakRole), (c) => {
+        counters.handled++
+        return c.json({ ok: true })
+      })
+      app.get('/step-up', guard, requireAuthLevel(stepUp), (c) => {
         counters.handled++
         return c.json({ ok: true })
       })

@@ -702,5 +702,242 @@ export function runScenarios(factory: AppFactory): void {
         }
       })
     })
+
+    describe('identity providers', () => {
+      const RESOURCE = 'https://api.example.com/mcp'
+      const METADATA = 'https://api.example.com/.well-known/oauth-protected-resource/mcp'
+      const TENANT = '1a2b3c4d-2222-4333-8444-555555555555'
+      const ENTRA = 'https://login.microsoftonline.com/{tenantid}/v2.0'
+      const entra = (tenant: string) => ENTRA.replace('{tenantid}', tenant)
+      const SECRET_DETAIL = 'password=hunter2 at 10.9.8.7'
+      let trustVerifier: Verifier
+      let resolverVerifier: Verifier
+      let trustApp: RunningApp
+      let resolverApp: RunningApp
+
+      before(async () => {
+        // A fixed list: the test issuer and an Entra multi-tenant template (same keys, as a
+        // loopback stand-in for login.microsoftonline.com), with resource metadata served.
+        trustVerifier = createVerifier({
+          issuers: [
+            { issuer: issuer.url, audience, jwksUri: issuer.jwksUri },
+            { issuer: ENTRA, tenants: [TENANT], audience, jwksUri: issuer.jwksUri },
+          ],
+          resource: RESOURCE,
+          realm,
+        })
+        // A resolver (tenants kept in a database) that fails in the ways databases fail.
+        resolverVerifier = createVerifier({
+          issuers: async (iss) => {
+            if (iss === 'https://throws.example.com') throw new Error(SECRET_DETAIL)
+            if (iss === 'https://hangs.example.com') return new Promise<never>(() => {})
+            return iss === issuer.url
+              ? { issuer: iss, audience, jwksUri: issuer.jwksUri }
+              : undefined
+          },
+          remoteKeys: { fetchTimeout: '200ms' },
+          realm,
+        })
+        trustApp = await factory.start(trustVerifier, {
+          metadata: {
+            authorizationServers: [issuer.url],
+            scopesSupported: ['read:orders'],
+            extra: { resource_name: 'Orders' },
+          },
+        })
+        resolverApp = await factory.start(resolverVerifier)
+      })
+      after(async () => {
+        await Promise.all([trustApp.close(), resolverApp.close()])
+        await Promise.all([trustVerifier.close(), resolverVerifier.close()])
+      })
+
+      /** A refusal by `on`: status, code (in the first challenge), handler not run, no token. */
+      async function refusedBy(
+        on: RunningApp,
+        path: string,
+        token: string | undefined,
+        status: number,
+        code: string,
+      ): Promise<{ response: TestResponse; challenge: string }> {
+        const handled = on.handled
+        const response = await send(`${on.url}${path}`, token ? { headers: bearer(token) } : {})
+        assert.equal(response.status, status, `${path}: ${response.body.slice(0, 200)}`)
+        const challenge = String(response.headers['www-authenticate'])
+        assert.ok(challenge.startsWith(`Bearer realm="${realm}", error="${code}"`), challenge)
+        assert.equal(on.handled, handled, 'the route handler must not run')
+        if (token) assert.ok(!response.body.includes(token) && !challenge.includes(token))
+        return { response, challenge }
+      }
+
+      test('roles from a dotted claim path: exact, from that claim only, 403 insufficient_scope', async () => {
+        const admin = await issuer.sign({ realm_access: { roles: ['user', 'admin'] } })
+        assert.equal((await send(`${app.url}/roles`, { headers: bearer(admin) })).status, 200)
+        for (const claims of [
+          { realm_access: { roles: ['user', 'Admin'] } },
+          { realm_access: { roles: 'user administrator' } },
+          { scope: 'admin', roles: ['admin'] },
+          { realm_access: 'admin' },
+        ]) {
+          const token = await issuer.sign(claims)
+          const { challenge } = await refusedBy(app, '/roles', token, 403, 'insufficient_scope')
+          assert.match(challenge, /, scope="admin"$/)
+        }
+        const spaced = await issuer.sign({ realm_access: { roles: 'user admin' } })
+        assert.equal((await send(`${app.url}/roles`, { headers: bearer(spaced) })).status, 200)
+      })
+
+      test('step-up: acr and auth_time, else 401 insufficient_user_authentication with acr_values and max_age', async () => {
+        const now = nowSeconds()
+        const strong = await issuer.sign({ acr: 'urn:example:mfa', auth_time: now - 60 })
+        assert.equal((await send(`${app.url}/step-up`, { headers: bearer(strong) })).status, 200)
+        for (const claims of [
+          { acr: 'urn:example:pwd', auth_time: now },
+          { acr: 'urn:example:mfa', auth_time: now - 301 },
+          { acr: 'urn:example:mfa' },
+          { auth_time: now },
+          { acr: ['urn:example:mfa'], auth_time: now },
+          { acr: 'urn:example:mfa', auth_time: String(now) },
+        ]) {
+          const token = await issuer.sign(claims)
+          const { challenge } = await refusedBy(
+            app,
+            '/step-up',
+            token,
+            401,
+            'insufficient_user_authentication',
+          )
+          assert.match(challenge, /, acr_values="urn:example:mfa", max_age="300"$/)
+        }
+        await refused('/step-up', {}, 401, undefined)
+      })
+
+      test('RFC 9728 metadata served at both well-known paths, GET and HEAD', async () => {
+        for (const path of [
+          '/.well-known/oauth-protected-resource/mcp',
+          '/.well-known/oauth-protected-resource',
+          '/.well-known/oauth-protected-resource/mcp?x=1',
+        ]) {
+          const response = await send(`${trustApp.url}${path}`)
+          assert.equal(response.status, 200, path)
+          assert.match(String(response.headers['content-type']), /^application\/json/)
+          assert.equal(response.headers['access-control-allow-origin'], '*')
+          assert.deepEqual(response.json(), {
+            resource: RESOURCE,
+            bearer_methods_supported: ['header'],
+            authorization_servers: [issuer.url],
+            scopes_supported: ['read:orders'],
+            resource_name: 'Orders',
+          })
+        }
+        const head = await send(`${trustApp.url}/.well-known/oauth-protected-resource/mcp`, {
+          method: 'HEAD',
+        })
+        assert.equal(head.status, 200)
+        assert.equal(head.body, '')
+        // Other paths and methods are not the document.
+        for (const [method, path] of [
+          ['POST', '/.well-known/oauth-protected-resource/mcp'],
+          ['GET', '/.well-known/oauth-protected-resource/other'],
+          ['GET', '/.well-known/oauth-protected-resourcex'],
+        ] as const) {
+          const response = await send(`${trustApp.url}${path}`, { method })
+          assert.notEqual(response.status, 200, `${method} ${path}`)
+          assert.ok(!response.body.includes(RESOURCE), `${method} ${path}`)
+        }
+      })
+
+      test('with resource, every refusal names the metadata URL; the resource is an audience', async () => {
+        const noToken = await send(`${trustApp.url}/me`)
+        assert.equal(noToken.status, 401)
+        assert.equal(
+          noToken.headers['www-authenticate'],
+          `Bearer realm="${realm}", resource_metadata="${METADATA}"`,
+        )
+        const expired = await issuer.sign({}, { expiresIn: -60 })
+        const { challenge } = await refusedBy(trustApp, '/me', expired, 401, 'invalid_token')
+        assert.ok(challenge.endsWith(`, resource_metadata="${METADATA}"`), challenge)
+        const scoped = await refusedBy(
+          trustApp,
+          '/orders',
+          await issuer.sign({ scope: 'other' }),
+          403,
+          'insufficient_scope',
+        )
+        assert.match(scoped.challenge, /resource_metadata=/)
+        const forResource = await issuer.sign({ aud: RESOURCE, sub: 'mcp-client' })
+        const ok = await send(`${trustApp.url}/me`, { headers: bearer(forResource) })
+        assert.equal(ok.status, 200)
+        assert.deepEqual(ok.json(), { sub: 'mcp-client' })
+      })
+
+      test('Entra template: the tenant spelt in iss and tid must agree and be allowed', async () => {
+        const good = await issuer.sign({ iss: entra(TENANT), tid: TENANT, sub: 'entra-user' })
+        const response = await send(`${trustApp.url}/me`, { headers: bearer(good) })
+        assert.equal(response.status, 200)
+        assert.deepEqual(response.json(), { sub: 'entra-user' })
+        for (const claims of [
+          { iss: ENTRA, tid: TENANT }, // the template literally
+          { iss: ENTRA },
+          { iss: entra(TENANT), tid: 'not-a-guid' },
+          { iss: entra(TENANT), tid: TENANT.toUpperCase() },
+          { iss: entra(TENANT) }, // no tid
+          { iss: entra('not-a-guid'), tid: 'not-a-guid' },
+          {
+            iss: entra('bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb'),
+            tid: 'bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb',
+          },
+        ]) {
+          const { challenge } = await refusedBy(
+            trustApp,
+            '/me',
+            await issuer.sign(claims),
+            401,
+            'invalid_token',
+          )
+          assert.match(challenge, /issuer this API does not trust/, JSON.stringify(claims))
+        }
+      })
+
+      test('an iss that is not a string: 401 invalid_token, never a 500', async () => {
+        for (const iss of [42, [issuer.url], { url: issuer.url }, null, true]) {
+          const { challenge } = await refusedBy(
+            trustApp,
+            '/me',
+            await issuer.sign({ iss } as never),
+            401,
+            'invalid_token',
+          )
+          assert.match(challenge, /iss. claim must be a string/, JSON.stringify(iss))
+        }
+      })
+
+      test('a resolver that throws or never answers: 503, Retry-After, nothing leaked; unknown iss: 401', async () => {
+        for (const iss of ['https://throws.example.com', 'https://hangs.example.com']) {
+          const token = await issuer.sign({ iss })
+          const { response, challenge } = await refusedBy(
+            resolverApp,
+            '/me',
+            token,
+            503,
+            'temporarily_unavailable',
+          )
+          assert.match(String(response.headers['retry-after']), /^\d+$/)
+          for (const leak of ['hunter2', '10.9.8.7', 'throws.example.com', 'hangs.example.com']) {
+            assert.ok(!response.body.includes(leak) && !challenge.includes(leak), leak)
+          }
+        }
+        await refusedBy(
+          resolverApp,
+          '/me',
+          await issuer.sign({ iss: 'https://unknown.example.com' }),
+          401,
+          'invalid_token',
+        )
+        const trusted = await issuer.sign({ sub: 'resolved' })
+        const response = await send(`${resolverApp.url}/me`, { headers: bearer(trusted) })
+        assert.deepEqual(response.json(), { sub: 'resolved' })
+      })
+    })
   })
 }

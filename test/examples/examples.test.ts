@@ -10,6 +10,7 @@ import { startExpressExample } from '../../examples/express.js'
 import { startFastifyExample } from '../../examples/fastify.js'
 import { startFetchExample } from '../../examples/fetch.js'
 import { startKoaExample } from '../../examples/koa.js'
+import { startMcpExample } from '../../examples/mcp-server.js'
 import { startSharedVerifierExample } from '../../examples/shared-verifier.js'
 import { bearer, send } from '../helpers/http.js'
 
@@ -51,6 +52,57 @@ describe('examples', () => {
       })
       assert.equal(expired.status, 401)
       assert.match(String(expired.headers['www-authenticate']), /error="invalid_token"/)
+    } finally {
+      await example.close()
+    }
+  })
+
+  test('MCP server: a client finds the metadata from the 401, gets a token for the resource, calls a tool', async () => {
+    const example = await startMcpExample(0)
+    try {
+      const call = (token?: string, path = '/mcp') =>
+        send(`${example.url}${path}`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            ...(token === undefined ? {} : bearer(token)),
+          },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call' }),
+        })
+      // 1. No token: the challenge points at the metadata document.
+      const anonymous = await call()
+      assert.equal(anonymous.status, 401)
+      const challenge = String(anonymous.headers['www-authenticate'])
+      const [, metadataUrl] = /resource_metadata="([^"]+)"/.exec(challenge)!
+      assert.equal(metadataUrl, `${example.url}/.well-known/oauth-protected-resource/mcp`)
+      // 2. The document names the resource and its authorization server.
+      const metadata = (await send(metadataUrl)).json()
+      assert.equal(metadata.resource, example.resource)
+      assert.deepEqual(metadata.authorization_servers, [example.issuer.url])
+      // 3. A token for that resource (aud) with the scope works; for another audience it does not.
+      const token = await example.issuer.sign(
+        { sub: 'agent', scope: 'mcp:tools' },
+        { audience: metadata.resource },
+      )
+      const ok = await call(token)
+      assert.equal(ok.status, 200)
+      assert.equal(ok.json().result.content[0].text, 'You are agent.')
+      const elsewhere = await example.issuer.sign(
+        { scope: 'mcp:tools' },
+        { audience: 'https://other.example.com' },
+      )
+      assert.equal((await call(elsewhere)).status, 401)
+      // The admin tool asks for a step-up.
+      const admin = await example.issuer.sign(
+        { scope: 'mcp:admin', acr: 'urn:example:pwd' },
+        { audience: metadata.resource },
+      )
+      const stepUp = await call(admin, '/mcp/admin')
+      assert.equal(stepUp.status, 401)
+      assert.match(
+        String(stepUp.headers['www-authenticate']),
+        /error="insufficient_user_authentication".*acr_values="urn:example:mfa", max_age="600"/,
+      )
     } finally {
       await example.close()
     }

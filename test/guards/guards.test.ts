@@ -5,9 +5,11 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { AuthError, AuthResult, JwtPayload } from '../../src/index.js'
 import {
+  checkAuthLevel,
   checkClaimPredicate,
   checkPredicate,
   checkScopes,
+  parseAuthLevel,
   parseScopes,
 } from '../../src/guards/guards.js'
 import { rememberRealm } from '../../src/guards/realm.js'
@@ -66,6 +68,141 @@ describe('requireScopes logic', () => {
     assert.throws(() => parseScopes(['two words']), TypeError)
     assert.throws(() => parseScopes(['']), TypeError)
     assert.throws(() => parseScopes([{ any: true }, 'a']), TypeError)
+  })
+})
+
+describe('requireScopes with { claim }', () => {
+  const refusedScope = (payload: JwtPayload, requirement: ReturnType<typeof parseScopes>) =>
+    assert.throws(
+      () => checkScopes(auth(payload), requirement),
+      (error: AuthError) => {
+        assert.equal(error.status, 403)
+        assert.equal(error.code, 'insufficient_scope')
+        assert.match(error.headers['WWW-Authenticate']!, /, scope="admin"$/)
+        return true
+      },
+      JSON.stringify(payload),
+    )
+
+  test('a top-level claim: array (Auth0 permissions, Entra roles) or space-separated string', () => {
+    const permissions = parseScopes(['admin', { claim: 'permissions' }])
+    checkScopes(auth({ permissions: ['read', 'admin'] }), permissions)
+    checkScopes(auth({ permissions: 'read admin' }), permissions)
+    // Only that claim counts: scope and scp are not read any more.
+    refusedScope({ scope: 'admin', scp: ['admin'], permissions: ['read'] }, permissions)
+    refusedScope({ scope: 'admin' }, permissions)
+  })
+
+  test('a dotted path into nested objects (Keycloak realm and client roles)', () => {
+    const realmRole = parseScopes(['admin', { claim: 'realm_access.roles' }])
+    checkScopes(auth({ realm_access: { roles: ['user', 'admin'] } }), realmRole)
+    const clientRole = parseScopes(['admin', { claim: 'resource_access.orders-api.roles' }])
+    checkScopes(auth({ resource_access: { 'orders-api': { roles: ['admin'] } } }), clientRole)
+    refusedScope({ resource_access: { 'billing-api': { roles: ['admin'] } } }, clientRole)
+    for (const payload of [
+      {},
+      { realm_access: null },
+      { realm_access: 'admin' },
+      { realm_access: ['admin'] },
+      { realm_access: { roles: { admin: true } } },
+      { realm_access: { roles: [{ name: 'admin' }, 1, null] } },
+      { 'realm_access.roles': undefined, realm_access: { roles: [] } },
+    ]) {
+      refusedScope(payload, realmRole)
+    }
+  })
+
+  test('a namespaced claim with dots in its name, and literal path steps as an array', () => {
+    const namespaced = parseScopes(['admin', { claim: 'https://example.com/roles' }])
+    checkScopes(auth({ 'https://example.com/roles': ['admin'] }), namespaced)
+    const literal = parseScopes(['admin', { claim: ['resource_access', 'my.client', 'roles'] }])
+    checkScopes(auth({ resource_access: { 'my.client': { roles: ['admin'] } } }), literal)
+    refusedScope({ resource_access: { my: { client: { roles: ['admin'] } } } }, literal)
+  })
+
+  test('exact matches; inherited properties are never read', () => {
+    refusedScope(
+      { roles: ['Admin', 'administrator', ' admin'] },
+      parseScopes(['admin', { claim: 'roles' }]),
+    )
+    // A path through the prototype chain finds nothing the token did not carry.
+    for (const claim of ['constructor.name', '__proto__.admin', 'toString']) {
+      refusedScope({}, parseScopes(['admin', { claim }]))
+    }
+  })
+
+  test('any-of with a claim; bad claim options are refused when the route is defined', () => {
+    checkScopes(auth({ roles: ['b'] }), parseScopes(['a', 'b', { any: true, claim: 'roles' }]))
+    for (const claim of ['', 'a..b', '.a', [], [''], 5, {}]) {
+      assert.throws(() => parseScopes(['a', { claim } as never]), TypeError, JSON.stringify(claim))
+    }
+  })
+})
+
+describe('requireAuthLevel logic (RFC 9470)', () => {
+  const now = 1_800_000_000
+  const refusedLevel = (payload: JwtPayload, options: object, challenge: string) =>
+    assert.throws(
+      () => checkAuthLevel(auth(payload), parseAuthLevel(options), {}, now),
+      (error: AuthError) => {
+        assert.equal(error.status, 401)
+        assert.equal(error.code, 'insufficient_user_authentication')
+        assert.equal(error.reason, 'insufficient_auth_level')
+        const header = error.headers['WWW-Authenticate']!
+        assert.ok(
+          header.startsWith(
+            'Bearer realm="my-api", error="insufficient_user_authentication", error_description="',
+          ),
+          header,
+        )
+        assert.ok(header.endsWith(challenge), header)
+        return true
+      },
+      JSON.stringify(payload),
+    )
+
+  test('acr must be one of the listed values, exactly', () => {
+    const options = { acr: ['urn:example:mfa', 'phrh'] }
+    checkAuthLevel(auth({ acr: 'phrh' }), parseAuthLevel(options), {}, now)
+    for (const acr of [undefined, 'urn:example:MFA', 'phr', ['phrh'], 1, '']) {
+      refusedLevel({ acr }, options, '", acr_values="urn:example:mfa phrh"')
+    }
+  })
+
+  test('auth_time must be no older than maxAge; a missing auth_time fails', () => {
+    const options = { maxAge: '5m' }
+    checkAuthLevel(auth({ auth_time: now - 300 }), parseAuthLevel(options), {}, now)
+    checkAuthLevel(auth({ auth_time: now }), parseAuthLevel(options), {}, now)
+    for (const authTime of [now - 301, undefined, '1800000000', null, Number.NaN]) {
+      refusedLevel({ auth_time: authTime }, options, '", max_age="300"')
+    }
+  })
+
+  test('both: the challenge names both, whichever failed', () => {
+    const options = { acr: ['mfa'], maxAge: 60 }
+    checkAuthLevel(auth({ acr: 'mfa', auth_time: now - 10 }), parseAuthLevel(options), {}, now)
+    const both = '", acr_values="mfa", max_age="60"'
+    refusedLevel({ acr: 'pwd', auth_time: now }, options, both)
+    refusedLevel({ acr: 'mfa', auth_time: now - 61 }, options, both)
+  })
+
+  test('without a token: 401 without error=; bad options are refused at definition', () => {
+    assert.throws(() => checkAuthLevel(undefined, parseAuthLevel({ acr: ['a'] })), {
+      status: 401,
+      code: 'unauthorized',
+    })
+    for (const options of [
+      undefined,
+      {},
+      { acr: [] },
+      { acr: 'mfa' },
+      { acr: ['two words'] },
+      { maxAge: -1 },
+      { maxAge: 'soon' },
+      { acr: ['a'], max_age: 5 },
+    ]) {
+      assert.throws(() => parseAuthLevel(options), TypeError, JSON.stringify(options))
+    }
   })
 })
 

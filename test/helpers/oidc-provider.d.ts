@@ -1,13 +1,18 @@
 /**
- * The part of oidc-provider (v9 ships no types) that test/helpers/authorization-server.ts uses.
+ * The part of oidc-provider 9 (which ships no type declarations) the interop tests and their authorization-server helpers use.
  */
 declare module 'oidc-provider' {
-  import type { IncomingMessage, ServerResponse } from 'node:http'
+  import type { RequestListener } from 'node:http'
 
-  /** An OpenID Provider / OAuth 2.0 authorization server (a Koa application). */
+  /** An oidc-provider authorization server. */
   export default class Provider {
-    constructor(issuer: string, configuration: Record<string, unknown>)
-    /** The request listener for `http.createServer`. */
-    callback(): (req: IncomingMessage, res: ServerResponse) => unknown
+    constructor(issuer: string, configuration?: Record<string, unknown>)
+    /** A Node request listener serving every endpoint. */
+    callback(): RequestListener
+    /** OAuth error classes, e.g. `InvalidTarget` (RFC 8707 `invalid_target`). */
+    static errors: { InvalidTarget: new (description?: string) => Error } & Record<
+      string,
+      new (description?: string) => Error
+    >
   }
 }

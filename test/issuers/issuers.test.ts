@@ -219,7 +219,7 @@ describe('issuers: a resolver', () => {
         calls++
         if (mode === 'throw') throw new Error(`db at 10.0.0.7:5432 refused ${iss}`)
         if (mode === 'hang') return new Promise<never>(() => {})
-        if (mode === 'nonsense') return { issuer: iss } as unknown as IssuerSettings
+        if (mode === 'nonsense') return { issuer: iss }
         return settings
       },
     })
