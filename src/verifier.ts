@@ -32,7 +32,7 @@ import {
   traceVerification,
 } from './events.js'
 import { extractToken } from './request/extract.js'
-import type { KeySource } from './keys/key-source.js'
+import type { KeySource, KeySourceConfig } from './keys/key-source.js'
 import { createFixedSelector, createResolverSelector, type Trust } from './issuers/select.js'
 import type { VerificationKey } from './jws/jwk-set.js'
 import { normalizeOptions } from './options/options.js'
@@ -72,6 +72,42 @@ export function fastPathOf(verifier: Verifier): Authenticate | undefined {
 }
 
 /**
+ * The stages of one token's verification, in the order `verifyToken` runs them (the denylist,
+ * which `explain` never has, comes after). For the `jwt-gate explain` CLI only.
+ */
+export const TRACED_STAGES = [
+  'syntax',
+  'claims',
+  'issuer',
+  'header',
+  'time',
+  'keys',
+  'signature',
+] as const
+
+/** One of `TRACED_STAGES`. */
+export type TracedStage = (typeof TRACED_STAGES)[number]
+
+/**
+ * Package-internal diagnostic hook (the `explain` CLI): told as each stage starts, so the stage
+ * that threw is the last one entered, and which key verified the signature.
+ */
+export interface VerificationTrace {
+  enter(stage: TracedStage): void
+  keyMatched(kid: string | undefined, alg: string, source: KeySourceConfig): void
+}
+
+/** Verify one token, bypassing the token cache, reporting to `trace`. */
+export type TracedVerify = (token: string, trace: VerificationTrace) => Promise<AuthResult>
+
+const tracedVerifies = new WeakMap<Verifier, TracedVerify>()
+
+/** The traced entry point of a verifier this copy of jwt-gate created (never re-exported). */
+export function tracedVerifyOf(verifier: Verifier): TracedVerify | undefined {
+  return tracedVerifies.get(verifier)
+}
+
+/**
  * Create a verifier: options are checked now (a mistake throws `TypeError`), keys are fetched on
  * first use and cached process-wide.
  *
@@ -100,19 +136,23 @@ export function createVerifier(options: VerifierOptions): Verifier {
   let closed = false
 
   /** (2) + (3) for one token; synchronous unless a key fetch or the denylist is asynchronous. */
-  function verifyToken(token: string): AuthResult | Promise<AuthResult> {
+  function verifyToken(token: string, trace?: VerificationTrace): AuthResult | Promise<AuthResult> {
     const now = Math.floor(Date.now() / 1000)
-    const hit = tokenCache?.get(token, now)
+    // A traced run explains the checks, so it never answers from the cache.
+    const hit = trace === undefined ? tokenCache?.get(token, now) : undefined
     if (hit !== undefined) {
       return applyDenylist({ payload: hit.payload, header: hit.header, token }, true, hit)
     }
 
+    trace?.enter('syntax')
     const decoded = decode(token)
+    trace?.enter('claims')
     checkClaimShapes(decoded.payload, config)
+    trace?.enter('issuer')
     const trust = selectTrust(decoded)
     return trust instanceof Promise
-      ? trust.then((selected) => verifyForIssuer(token, decoded, selected, now))
-      : verifyForIssuer(token, decoded, trust, now)
+      ? trust.then((selected) => verifyForIssuer(token, decoded, selected, now, trace))
+      : verifyForIssuer(token, decoded, trust, now, trace)
   }
 
   /** The issuer this token claims, or a refusal: before anything could fetch keys for it. */
@@ -142,12 +182,18 @@ export function createVerifier(options: VerifierOptions): Verifier {
     decoded: DecodedToken,
     trust: Trust,
     now: number,
+    trace?: VerificationTrace,
   ): AuthResult | Promise<AuthResult> {
+    trace?.enter('header')
     checkHeaderRules(decoded, trust, realm)
+    trace?.enter('time')
     const window = checkAudienceAndTime(decoded.payload, trust, config, now)
+    trace?.enter('keys')
     const keys = resolveKeys(trust.keys, decoded)
     const finish = (candidates: VerificationKey[]): AuthResult | Promise<AuthResult> => {
-      checkSignature(decoded, candidates)
+      trace?.enter('signature')
+      const matched = checkSignature(decoded, candidates)
+      trace?.keyMatched(matched.kid, decoded.alg.name, trust.keySource)
       const entry: CachedVerification = {
         payload: decoded.payload,
         header: decoded.header,
@@ -207,7 +253,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
     throw error
   }
 
-  function checkSignature(decoded: DecodedToken, candidates: VerificationKey[]): void {
+  /** The key that verifies the signature, or a refusal. */
+  function checkSignature(decoded: DecodedToken, candidates: VerificationKey[]): VerificationKey {
     if (candidates.length === 0) {
       throw invalidToken(
         realm,
@@ -219,7 +266,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
     }
     for (const candidate of candidates) {
       const prepared = candidate.byAlgorithm.get(decoded.alg.name)!
-      if (verifySignature(decoded.alg, prepared, decoded.signingInput, decoded.signature)) return
+      if (verifySignature(decoded.alg, prepared, decoded.signingInput, decoded.signature)) {
+        return candidate
+      }
     }
     throw invalidToken(realm, 'bad_signature', 'The token signature is invalid.')
   }
@@ -270,6 +319,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
       // The executor turns a synchronous throw into a rejection.
       return new Promise<AuthResult | null>((resolve) => resolve(authenticate(request, required)))
     },
+    ready() {
+      return issuers.ready().catch(toAuthError)
+    },
     close() {
       if (!closed) {
         closed = true
@@ -280,6 +332,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
     },
   } as Verifier
   fastPaths.set(verifier, authenticate)
+  tracedVerifies.set(verifier, (token, trace) =>
+    runAsPromise(realm, () => verifyToken(token, trace)),
+  )
   return verifier
 }
 

@@ -9,6 +9,7 @@
 import { publishJwks } from '../events.js'
 import { checkFetchUrl, FetchError, fetchJson, type FetchLimits } from './fetch-json.js'
 import { SourceUnavailableError } from '../errors.js'
+import { warnKeysUnreachableOnce } from './unreachable-warning.js'
 
 const FIRST_RETRY_MS = 1000
 const MAX_RETRY_MS = 30_000
@@ -95,6 +96,7 @@ class Discovery {
       const consecutive = (this.failure?.consecutive ?? 0) + 1
       const backoff = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** (consecutive - 1))
       this.failure = { error, retryAt: Date.now() + backoff, consecutive }
+      warnKeysUnreachableOnce(`the discovery document of ${this.issuer}`, error)
       publishJwks({
         type: 'discovery-failed',
         issuer: this.issuer,

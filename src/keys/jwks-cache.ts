@@ -22,6 +22,7 @@ import { publishJwks, type JwksTrigger } from '../events.js'
 import { fetchJson, type FetchLimits } from './fetch-json.js'
 import { importKeySet, toSpecs, type KeySet, type VerificationKey } from '../jws/jwk-set.js'
 import { SourceUnavailableError } from '../errors.js'
+import { warnKeysUnreachableOnce } from './unreachable-warning.js'
 
 /** Settings of one JWKS cache, in milliseconds. */
 export interface JwksCacheSettings {
@@ -126,6 +127,24 @@ export class JwksCache {
     return this.refresh(this.keySet ? 'expired' : 'initial').then(() =>
       this.selectAfterFetch(alg, kid),
     )
+  }
+
+  /**
+   * Resolves once a usable key set is at hand, fetching it now if need be; rejects with
+   * `SourceUnavailableError` when it cannot be had (`verifier.ready()`).
+   */
+  async ready(): Promise<void> {
+    const now = Date.now()
+    if (this.usableSet(now)) return
+    if (this.inflight) await this.inflight
+    else {
+      this.throwIfBackingOff(now)
+      await this.refresh(this.keySet ? 'expired' : 'initial')
+    }
+    const after = Date.now()
+    if (!this.usableSet(after)) {
+      throw new SourceUnavailableError('jwks', this.secondsUntilRetry(after), this.failure?.error)
+    }
   }
 
   /** Stop the refresh timer and leave the registry. */
@@ -237,6 +256,7 @@ export class JwksCache {
         const consecutive = (this.failure?.consecutive ?? 0) + 1
         const backoff = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** (consecutive - 1))
         this.failure = { error, retryAt: Date.now() + backoff, consecutive }
+        warnKeysUnreachableOnce(`the JWKS at ${this.url.href}`, error)
         publishJwks({
           type: 'failed',
           uri: this.url.href,

@@ -153,6 +153,11 @@ export interface KeySource {
     kid: string | undefined,
     iss: string,
   ): VerificationKey[] | Promise<VerificationKey[]>
+  /**
+   * Resolves once keys are at hand (fetched now if need be); rejects with
+   * `SourceUnavailableError` when they cannot be had. Secrets and local keys resolve at once.
+   */
+  ready(): Promise<void>
   /** Release shared caches. */
   close(): void
 }
@@ -180,7 +185,7 @@ function secretKeySource(secret: Uint8Array, algorithms: readonly AlgorithmSpec[
   const byAlgorithm = new Map<string, PreparedKey>()
   for (const spec of algorithms) byAlgorithm.set(spec.name, prepareKey(spec, key))
   const only: VerificationKey[] = [{ kid: undefined, byAlgorithm }]
-  return { resolve: () => only, close() {} }
+  return { resolve: () => only, ready: () => Promise.resolve(), close() {} }
 }
 
 function localKeySource(jwks: unknown, algorithms: readonly AlgorithmSpec[]): KeySource {
@@ -193,11 +198,15 @@ function localKeySource(jwks: unknown, algorithms: readonly AlgorithmSpec[]): Ke
   if (set.size === 0) {
     throw new TypeError('keys: no key in the set can verify any of the allowed algorithms')
   }
-  return { resolve: (alg, kid) => set.select(alg, kid), close() {} }
+  return { resolve: (alg, kid) => set.select(alg, kid), ready: () => Promise.resolve(), close() {} }
 }
 
 function remoteKeySource(lease: JwksCacheLease): KeySource {
-  return { resolve: (alg, kid) => lease.cache.resolve(alg, kid), close: () => lease.release() }
+  return {
+    resolve: (alg, kid) => lease.cache.resolve(alg, kid),
+    ready: () => lease.cache.ready(),
+    close: () => lease.release(),
+  }
 }
 
 function discoveryKeySource(issuers: readonly string[], settings: JwksCacheSettings): KeySource {
@@ -218,6 +227,12 @@ function discoveryKeySource(issuers: readonly string[], settings: JwksCacheSetti
       }
       const uri = entry.discovery.jwksUri()
       return uri instanceof URL ? withUri(uri) : uri.then(withUri)
+    },
+    async ready() {
+      for (const entry of perIssuer.values()) {
+        entry.jwks ??= acquireJwksCache(await entry.discovery.jwksUri(), settings)
+        await entry.jwks.cache.ready()
+      }
     },
     close() {
       for (const entry of perIssuer.values()) {
