@@ -67,10 +67,10 @@ export function verifierOptionsOf(args: ExplainArgs, env: NodeJS.ProcessEnv): Ve
   if (args.secretEnv !== undefined) {
     const secret = env[args.secretEnv]
     if (!secret) throw new UsageError(`environment variable ${args.secretEnv} is empty or unset`)
-    return { ...base, secret } as VerifierOptions
+    return { ...base, secret }
   }
-  if (args.jwksUri !== undefined) return { ...base, jwksUri: args.jwksUri } as VerifierOptions
-  return base as VerifierOptions
+  if (args.jwksUri !== undefined) return { ...base, jwksUri: args.jwksUri }
+  return base
 }
 
 /** Explain `token` under `options`. Throws `TypeError` for options the verifier refuses. */
@@ -165,14 +165,16 @@ function facts(error: AuthError, options: VerifierOptions, payload: unknown): Pa
   if (error.reason === 'wrong_issuer' && out.expected === undefined && 'issuer' in options) {
     out.expected = options.issuer
   }
-  if (typeof out.received === 'string') {
-    const expected = ([] as unknown[]).concat(out.expected)
-    const near = expected.find(
-      (value) =>
-        typeof value === 'string' &&
-        value.replace(/\/+$/, '') === out.received!.toString().replace(/\/+$/, ''),
-    )
-    if (near !== undefined) out.hint = 'they differ only by a trailing slash'
+  const received = out.received
+  if (typeof received === 'string') {
+    const bare = (value: string) => value.replace(/\/+$/, '')
+    const near = ([] as unknown[])
+      .concat(out.expected)
+      .some(
+        (value) =>
+          typeof value === 'string' && value !== received && bare(value) === bare(received),
+      )
+    if (near) out.hint = 'they differ only by a trailing slash'
   }
   return out
 }

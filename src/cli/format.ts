@@ -62,10 +62,10 @@ export function jwksText(report: JwksReport): string {
   for (const key of report.keys) {
     rows.push([
       key.kid ?? '(none)',
-      String(key.kty ?? '-'),
-      String(key.alg ?? '-'),
+      key.kty ?? '-',
+      key.alg ?? '-',
       key.size ?? '-',
-      String(key.use ?? '-'),
+      key.use ?? '-',
       key.skipped === undefined ? 'used' : `skipped: ${key.skipped}`,
     ])
   }

@@ -21,9 +21,9 @@ const LONG_MAX_AGE_SECONDS = 7 * 24 * 3600
 export interface KeyReport {
   index: number
   kid: string | undefined
-  kty: unknown
-  alg: unknown
-  use: unknown
+  kty: string | undefined
+  alg: string | undefined
+  use: string | undefined
   /** RSA modulus bits, or the curve name. */
   size: string | undefined
   /** Why jwt-gate would not use this key, if it would not. */
@@ -142,14 +142,19 @@ function describeKey(jwk: unknown, index: number, skipped: Map<number, string>):
   const report: KeyReport = {
     index,
     kid: typeof key.kid === 'string' ? key.kid : undefined,
-    kty: key.kty,
-    alg: key.alg,
-    use: key.use,
+    kty: member(key.kty),
+    alg: member(key.alg),
+    use: member(key.use),
     size: sizeOf(key),
   }
   const why = skipped.get(index)
   if (why !== undefined) report.skipped = why
   return report
+}
+
+/** A JWK member as text (a non-string member shown as its JSON). */
+function member(value: unknown): string | undefined {
+  return value === undefined || typeof value === 'string' ? value : JSON.stringify(value)
 }
 
 function sizeOf(jwk: Record<string, unknown>): string | undefined {

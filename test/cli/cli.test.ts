@@ -148,22 +148,22 @@ describe('jwt-gate explain', () => {
   const cases: Array<{
     reason: string
     stage: string
-    token: () => Promise<string>
+    token: () => string | Promise<string>
     extra?: string[]
     check?: (failure: ReturnType<typeof failed>) => void
   }> = [
-    { reason: 'token_too_large', stage: 'syntax', token: async () => 'a'.repeat(9000) + '.b.c' },
-    { reason: 'malformed', stage: 'syntax', token: async () => 'not-a-token' },
+    { reason: 'token_too_large', stage: 'syntax', token: () => 'a'.repeat(9000) + '.b.c' },
+    { reason: 'malformed', stage: 'syntax', token: () => 'not-a-token' },
     {
       reason: 'alg_not_allowed',
       stage: 'syntax',
-      token: async () => `${b64({ alg: 'none' })}.${b64({ iss: issuer.url })}.AAAA`,
+      token: () => `${b64({ alg: 'none' })}.${b64({ iss: issuer.url })}.AAAA`,
     },
     {
       reason: 'unsupported_header',
       stage: 'syntax',
       // jose refuses to sign an unknown crit extension, so the token is crafted (unsigned).
-      token: async () =>
+      token: () =>
         `${b64({ alg: 'RS256', crit: ['x-ext'], 'x-ext': 1 })}.${b64({ iss: issuer.url })}.AAAA`,
     },
     {
@@ -174,7 +174,11 @@ describe('jwt-gate explain', () => {
       check: (failure) =>
         assert.deepEqual([failure.expected, failure.received], ['application/at+jwt', 'JWT']),
     },
-    { reason: 'invalid_claim', stage: 'claims', token: () => issuer.sign({ sub: 42 }) },
+    {
+      reason: 'invalid_claim',
+      stage: 'claims',
+      token: () => issuer.sign({ sub: 42 as unknown as string }),
+    },
     { reason: 'missing_claim', stage: 'claims', token: () => issuer.sign({ aud: undefined }) },
     {
       reason: 'wrong_issuer',
@@ -321,7 +325,10 @@ describe('jwt-gate jwks', () => {
   before(async () => {
     server = await listen((req, res) => {
       const route = routes.get(req.url ?? '/')
-      if (!route) return res.writeHead(404).end()
+      if (!route) {
+        res.writeHead(404).end()
+        return
+      }
       res.writeHead(200, { 'content-type': 'application/json', ...route.headers })
       res.end(JSON.stringify(route.body))
     })
@@ -386,7 +393,7 @@ describe('jwt-gate jwks', () => {
     const warned = (pattern: RegExp) =>
       assert.ok(
         report.warnings.some((w) => pattern.test(w)),
-        `${pattern}: ${report.warnings}`,
+        `${pattern}: ${report.warnings.join(' | ')}`,
       )
     warned(/kid "dup" is used by 2 keys/)
     warned(/key "weak" is a weak RSA key \(1024 bits/)
