@@ -1,11 +1,11 @@
 import { defineConfig } from 'tsup'
 
 /**
- * Eight library entries and the `jwt-gate` CLI, two formats. Chunk splitting is on for CommonJS as well as ESM so each format
- * holds exactly one copy of the core: `AuthError` from `jwt-gate` is the very class the
- * adapters throw. Runtime dependencies and framework peers stay external.
+ * Eight library entries and the `jwt-gate` CLI, two formats. Chunk splitting is on for CommonJS
+ * as well as ESM so each format holds exactly one copy of the core: `AuthError` from `jwt-gate`
+ * is the very class the adapters throw (and the CLI runs). Runtime dependencies and framework
+ * peers stay external. The library entries, each with declarations:
  */
-/** The package's entry points: each has declarations. */
 const library = {
   index: 'src/index.ts',
   express: 'adapters/express.ts',
