@@ -1,26 +1,31 @@
 import { defineConfig } from 'tsup'
 
 /**
- * Eight entries, two formats. Chunk splitting is on for CommonJS as well as ESM so each format
- * holds exactly one copy of the core: `AuthError` from `jwt-gate` is the very class the
- * adapters throw. Runtime dependencies and framework peers stay external.
+ * Eight library entries and the `jwt-gate` CLI, two formats. Chunk splitting is on for CommonJS
+ * as well as ESM so each format holds exactly one copy of the core: `AuthError` from `jwt-gate`
+ * is the very class the adapters throw (and the CLI runs). Runtime dependencies and framework
+ * peers stay external. The library entries, each with declarations:
  */
+const library = {
+  index: 'src/index.ts',
+  express: 'adapters/express.ts',
+  koa: 'adapters/koa.ts',
+  fastify: 'adapters/fastify.ts',
+  hono: 'adapters/hono.ts',
+  otel: 'src/otel/index.ts',
+  testing: 'src/testing/index.ts',
+  redis: 'src/redis/index.ts',
+}
+
 export default defineConfig({
-  entry: {
-    index: 'src/index.ts',
-    express: 'adapters/express.ts',
-    koa: 'adapters/koa.ts',
-    fastify: 'adapters/fastify.ts',
-    hono: 'adapters/hono.ts',
-    otel: 'src/otel/index.ts',
-    testing: 'src/testing/index.ts',
-    redis: 'src/redis/index.ts',
-  },
+  // The `jwt-gate` bin is built with the library, so it runs the very chunks the middleware runs.
+  entry: { ...library, cli: 'src/cli/main.ts' },
   format: ['esm', 'cjs'],
   target: 'node20',
   platform: 'node',
   splitting: true,
-  dts: true,
+  // The CLI has no API: declarations for the library entries only.
+  dts: { entry: library },
   sourcemap: true,
   clean: true,
   // esbuild already tree-shakes while bundling. tsup's `treeshake: true` adds a second pass

@@ -446,6 +446,21 @@ export interface Verifier {
   ): Promise<AuthResult>
   /** As above; with `credentialsRequired: false`, a request without a token resolves `null`. */
   verifyRequest(request: RequestLike, options: VerifyRequestOptions): Promise<AuthResult | null>
+  /**
+   * Warm the verifier at start-up: fetch the keys of every configured issuer now (discovery,
+   * then the JWKS) instead of on the first request. Resolves at once for a `secret`, local
+   * `keys` or an `issuers` resolver (no issuer is known in advance). Rejects with the 503
+   * `AuthError` a request would get (reason `jwks_unavailable` or `discovery_unavailable`, the
+   * fetch error as `cause`) when the keys cannot be had; the verifier stays usable and retries
+   * on later requests.
+   *
+   * @example
+   * ```ts
+   * const verifier = createVerifier({ issuer, audience })
+   * await verifier.ready() // fail the deploy, not the first request, on a wrong key URL
+   * ```
+   */
+  ready(): Promise<void>
   /** Stop background work (JWKS refresh timers), release shared caches, drop cached tokens. */
   close(): Promise<void>
 }

@@ -38,7 +38,7 @@ import {
   traceVerification,
 } from './events.js'
 import { extractToken } from './request/extract.js'
-import type { KeySource } from './keys/key-source.js'
+import type { KeySource, KeySourceConfig } from './keys/key-source.js'
 import { createFixedSelector, createResolverSelector, type Trust } from './issuers/select.js'
 import type { VerificationKey } from './jws/jwk-set.js'
 import { normalizeOptions } from './options/options.js'
@@ -76,6 +76,42 @@ const fastPaths = new WeakMap<Verifier, Authenticate>()
  */
 export function fastPathOf(verifier: Verifier): Authenticate | undefined {
   return fastPaths.get(verifier)
+}
+
+/**
+ * The stages of one token's verification, in the order `verifyToken` runs them (the denylist,
+ * which `explain` never has, comes after). For the `jwt-gate explain` CLI only.
+ */
+export const TRACED_STAGES = [
+  'syntax',
+  'claims',
+  'issuer',
+  'header',
+  'time',
+  'keys',
+  'signature',
+] as const
+
+/** One of `TRACED_STAGES`. */
+export type TracedStage = (typeof TRACED_STAGES)[number]
+
+/**
+ * Package-internal diagnostic hook (the `explain` CLI): told as each stage starts, so the stage
+ * that threw is the last one entered, and which key verified the signature.
+ */
+export interface VerificationTrace {
+  enter(stage: TracedStage): void
+  keyMatched(kid: string | undefined, alg: string, source: KeySourceConfig): void
+}
+
+/** Verify one token, bypassing the token cache, reporting to `trace`. */
+export type TracedVerify = (token: string, trace: VerificationTrace) => Promise<AuthResult>
+
+const tracedVerifies = new WeakMap<Verifier, TracedVerify>()
+
+/** The traced entry point of a verifier this copy of jwt-gate created (never re-exported). */
+export function tracedVerifyOf(verifier: Verifier): TracedVerify | undefined {
+  return tracedVerifies.get(verifier)
 }
 
 /**
@@ -118,21 +154,28 @@ export function createVerifier(options: VerifierOptions): Verifier {
   function verifyToken(
     token: string,
     presentation: Presentation,
+    trace?: VerificationTrace,
   ): AuthResult | Promise<AuthResult> {
     const nowMs = Date.now()
     const now = Math.floor(nowMs / 1000)
-    const hit = tokenCache?.get(token, now, nowMs)
+    // A traced run explains the checks, so it never answers from the cache.
+    const hit = trace === undefined ? tokenCache?.get(token, now, nowMs) : undefined
     if (hit !== undefined) {
       const result = { payload: hit.payload, header: hit.header, token }
       return checkBindingThenDenylist(result, true, hit, presentation)
     }
 
+    trace?.enter('syntax')
     const decoded = decode(token)
+    trace?.enter('claims')
     checkClaimShapes(decoded.payload, config)
+    trace?.enter('issuer')
     const trust = selectTrust(decoded)
     return trust instanceof Promise
-      ? trust.then((selected) => verifyForIssuer(token, decoded, selected, now, presentation))
-      : verifyForIssuer(token, decoded, trust, now, presentation)
+      ? trust.then((selected) =>
+          verifyForIssuer(token, decoded, selected, now, presentation, trace),
+        )
+      : verifyForIssuer(token, decoded, trust, now, presentation, trace)
   }
 
   /** The issuer this token claims, or a refusal: before anything could fetch keys for it. */
@@ -163,16 +206,22 @@ export function createVerifier(options: VerifierOptions): Verifier {
     trust: Trust,
     now: number,
     presentation: Presentation,
+    trace?: VerificationTrace,
   ): AuthResult | Promise<AuthResult> {
+    trace?.enter('header')
     checkHeaderRules(decoded, trust, realm)
+    trace?.enter('time')
     const window = checkAudienceAndTime(decoded.payload, trust, config, now)
+    trace?.enter('keys')
     const keys = resolveKeys(trust.keys, decoded)
     const finish = (candidates: VerificationKey[]): AuthResult | Promise<AuthResult> => {
-      const key = checkSignature(decoded, candidates)
+      trace?.enter('signature')
+      const matched = checkSignature(decoded, candidates)
+      trace?.keyMatched(matched.kid, decoded.alg.name, trust.keySource)
       const entry: CachedVerification = {
         payload: decoded.payload,
         header: decoded.header,
-        keyTrust: key.trust,
+        keyTrust: matched.trust,
         ...window,
       }
       tokenCache?.set(token, entry)
@@ -310,6 +359,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
       // The executor turns a synchronous throw into a rejection.
       return new Promise<AuthResult | null>((resolve) => resolve(authenticate(request, required)))
     },
+    ready() {
+      return issuers.ready().catch(toAuthError)
+    },
     close() {
       if (!closed) {
         closed = true
@@ -321,6 +373,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
   } as Verifier
   fastPaths.set(verifier, authenticate)
   describeResource(verifier, describeOptions(config))
+  tracedVerifies.set(verifier, (token, trace) =>
+    runAsPromise(realm, () => verifyToken(token, { scheme: 'Bearer', request: undefined }, trace)),
+  )
   return verifier
 }
 

@@ -35,6 +35,11 @@ export interface TrustSelector {
   select(iss: string, payload: Readonly<JwtPayload>): Trust | undefined | Promise<Trust | undefined>
   /** Every algorithm some trust may allow: the decoder's first filter. */
   readonly algorithms: ReadonlyMap<string, AlgorithmSpec>
+  /**
+   * Fetch every listed issuer's keys now (`verifier.ready()`); rejects with
+   * `SourceUnavailableError` when some cannot be had. A resolver knows no issuer in advance.
+   */
+  ready(): Promise<void>
   /** Release every trust's keys. */
   close(): void
 }
@@ -60,6 +65,7 @@ export function createFixedSelector(
   return {
     algorithms,
     select: (iss, payload) => matchTenant(byIssuer.get(iss), iss, payload),
+    ready: () => Promise.all(trusts.map((trust) => trust.keys.ready())).then(() => undefined),
     close() {
       for (const trust of trusts) trust.keys.close()
     },
@@ -121,6 +127,7 @@ export function createResolverSelector(
         trust === NOT_TRUSTED ? undefined : matchTenant(trust, iss, payload),
       )
     },
+    ready: () => Promise.resolve(),
     close() {
       answers.clear()
     },

@@ -62,7 +62,7 @@ const invalid = (why: string): Refusal => ({ why, invalid: true })
 const unfit = (why: string): Refusal => ({ why, invalid: false })
 
 /** Private JWK members: a published key carrying any of these is a leaked private key. */
-const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const
+export const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const
 
 /**
  * Import the public signing keys of `jwks` for the `allowed` algorithms. `onSkip` hears about

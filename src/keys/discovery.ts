@@ -10,6 +10,7 @@ import { publishJwks } from '../events.js'
 import { checkFetchUrl, FetchError, fetchJson, type FetchLimits } from './fetch-json.js'
 import { SourceUnavailableError } from '../errors.js'
 import { Backoff, SharedRegistry } from './shared-registry.js'
+import { warnKeysUnreachableOnce } from './unreachable-warning.js'
 
 /** A lease on the shared discovery result for one issuer. */
 export interface DiscoveryLease {
@@ -78,6 +79,7 @@ class Discovery {
       return jwksUri
     } catch (error) {
       const backoff = this.backoff.failed(error, Date.now())
+      warnKeysUnreachableOnce(`the discovery document of ${this.issuer}`, error)
       publishJwks({
         type: 'discovery-failed',
         issuer: this.issuer,

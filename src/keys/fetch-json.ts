@@ -56,6 +56,14 @@ export function isLoopback(hostname: string): boolean {
 
 /** GET `url` and parse its JSON body within `limits`. Rejects with `FetchError`. */
 export async function fetchJson(url: URL, limits: FetchLimits): Promise<unknown> {
+  return (await fetchJsonResponse(url, limits)).document
+}
+
+/** As `fetchJson`, with the response headers too (the `jwks` CLI reads the cache headers). */
+export async function fetchJsonResponse(
+  url: URL,
+  limits: FetchLimits,
+): Promise<{ document: unknown; headers: Headers }> {
   let response: Response
   try {
     response = await fetch(url, {
@@ -88,7 +96,7 @@ export async function fetchJson(url: URL, limits: FetchLimits): Promise<unknown>
   }
   const text = await readCapped(response, url, limits.maxBytes)
   try {
-    return JSON.parse(text)
+    return { document: JSON.parse(text) as unknown, headers: response.headers }
   } catch (error) {
     throw new FetchError('invalid_json', `${url.href} did not send JSON`, { cause: error })
   }

@@ -30,6 +30,7 @@ import { fetchJson, type FetchLimits } from './fetch-json.js'
 import { importKeySet, toSpecs, type KeySet, type VerificationKey } from '../jws/jwk-set.js'
 import { SourceUnavailableError } from '../errors.js'
 import { Backoff, SharedRegistry } from './shared-registry.js'
+import { warnKeysUnreachableOnce } from './unreachable-warning.js'
 
 /** Settings of one JWKS cache, in milliseconds. */
 export interface JwksCacheSettings {
@@ -114,6 +115,28 @@ export class JwksCache {
     return this.refresh(this.keySet ? 'expired' : 'initial').then(() =>
       this.selectAfterFetch(alg, kid),
     )
+  }
+
+  /**
+   * Resolves once a usable key set is at hand, fetching it now if need be; rejects with
+   * `SourceUnavailableError` when it cannot be had (`verifier.ready()`).
+   */
+  async ready(): Promise<void> {
+    const now = Date.now()
+    if (this.usableSet(now)) return
+    if (this.inflight) await this.inflight
+    else {
+      this.throwIfBackingOff(now)
+      await this.refresh(this.keySet ? 'expired' : 'initial')
+    }
+    const after = Date.now()
+    if (!this.usableSet(after)) {
+      throw new SourceUnavailableError(
+        'jwks',
+        this.backoff.secondsUntilRetry(after),
+        this.backoff.error,
+      )
+    }
   }
 
   /** Stop the refresh timer; the keys' cached verifications are not served again. */
@@ -275,6 +298,7 @@ export class JwksCache {
       })
       .catch((error: unknown) => {
         const backoff = this.backoff.failed(error, Date.now())
+        warnKeysUnreachableOnce(`the JWKS at ${this.url.href}`, error)
         // Stale keys now count up to staleIfError, for fresh lookups and cached tokens alike.
         this.updateTrust()
         publishJwks({

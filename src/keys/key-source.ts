@@ -153,6 +153,11 @@ export interface KeySource {
     kid: string | undefined,
     iss: string,
   ): VerificationKey[] | Promise<VerificationKey[]>
+  /**
+   * Resolves once keys are at hand (fetched now if need be); rejects with
+   * `SourceUnavailableError` when they cannot be had. Secrets and local keys resolve at once.
+   */
+  ready(): Promise<void>
   /** Release shared caches. */
   close(): void
 }
@@ -184,7 +189,7 @@ function secretKeySource(secret: Uint8Array, algorithms: readonly AlgorithmSpec[
   const only: VerificationKey[] = [
     { kid: undefined, byAlgorithm, identity: 'secret', trust: { ...PERMANENT_TRUST } },
   ]
-  return { resolve: () => only, close: () => endTrust(only) }
+  return { resolve: () => only, ready: () => Promise.resolve(), close: () => endTrust(only) }
 }
 
 function localKeySource(jwks: unknown, algorithms: readonly AlgorithmSpec[]): KeySource {
@@ -197,7 +202,11 @@ function localKeySource(jwks: unknown, algorithms: readonly AlgorithmSpec[]): Ke
   if (set.size === 0) {
     throw new TypeError('keys: no key in the set can verify any of the allowed algorithms')
   }
-  return { resolve: (alg, kid) => set.select(alg, kid), close: () => endTrust(set.keys) }
+  return {
+    resolve: (alg, kid) => set.select(alg, kid),
+    ready: () => Promise.resolve(),
+    close: () => endTrust(set.keys),
+  }
 }
 
 /** End the trust of keys whose source closed: their cached verifications are not served again. */
@@ -206,7 +215,11 @@ function endTrust(keys: readonly VerificationKey[]): void {
 }
 
 function remoteKeySource(lease: JwksCacheLease): KeySource {
-  return { resolve: (alg, kid) => lease.cache.resolve(alg, kid), close: () => lease.release() }
+  return {
+    resolve: (alg, kid) => lease.cache.resolve(alg, kid),
+    ready: () => lease.cache.ready(),
+    close: () => lease.release(),
+  }
 }
 
 function discoveryKeySource(issuers: readonly string[], settings: JwksCacheSettings): KeySource {
@@ -227,6 +240,12 @@ function discoveryKeySource(issuers: readonly string[], settings: JwksCacheSetti
       }
       const uri = entry.discovery.jwksUri()
       return uri instanceof URL ? withUri(uri) : uri.then(withUri)
+    },
+    async ready() {
+      for (const entry of perIssuer.values()) {
+        entry.jwks ??= acquireJwksCache(await entry.discovery.jwksUri(), settings)
+        await entry.jwks.cache.ready()
+      }
     },
     close() {
       for (const entry of perIssuer.values()) {
