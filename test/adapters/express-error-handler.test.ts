@@ -123,7 +123,12 @@ for (const [name, express] of [
     })
 
     test('nothing was printed for the refusals', () => {
-      assert.deepEqual(printed, [])
+      // The down key server's once-per-process JWT_GATE_KEYS_UNREACHABLE warning is Node's own
+      // warning output (whichever test file meets a down key server first), not a refusal print.
+      const refusalPrints = printed.filter(
+        (args) => !String(args[0]).includes('[JWT_GATE_KEYS_UNREACHABLE]'),
+      )
+      assert.deepEqual(refusalPrints, [])
     })
   })
 }
