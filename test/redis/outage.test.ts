@@ -105,17 +105,25 @@ describe('redisDenylist when Redis fails', redisSuite(), () => {
     const events = captureEvents()
     await server.kill()
     const killedAt = performance.now()
-    // Known fresh a moment ago: requests still proceed, revoked tokens are still refused.
-    assert.deepEqual(await table(all, [good, early]), expect(all, '200 401'))
+    // When each replica last proved its position: it may serve answers until maxStaleness after
+    // that, and no longer. (Measured from the proof, not from the kill: on a loaded machine the
+    // last proof can be well before the kill.)
+    const provenAt = all.map((i) => killedAt - i.denylist.status().stalenessMs)
+    // Right after the kill each answer is the replica's (200 good / 401 early) or, once it is
+    // stale, 503: never a silent pass of the revoked token.
+    for (const row of await table(all, [good, early])) {
+      assert.match(row, /: (200|503) (401|503)$/, row)
+    }
 
     await eventually(
       async () => (await table(all, [good])).join() === expect(all, '503').join(),
       'every API to fail closed',
       MAX_STALENESS_MS + 1500,
     )
-    const closedAfter = performance.now() - killedAt
-    // Not before the bound (less one read's block time), and not long after it.
-    assert.ok(closedAfter > MAX_STALENESS_MS - 300, `503 after ${closedAfter} ms`)
+    const closedAt = performance.now()
+    // Not before the bound: the last replica to go stale had maxStaleness from its last proof.
+    const lastStaleAt = Math.max(...provenAt) + MAX_STALENESS_MS
+    assert.ok(closedAt >= lastStaleAt - 50, `503 for all ${lastStaleAt - closedAt} ms early`)
     for (const instance of all) {
       const refused = await send(`${instance.api.url}/me`, { headers: bearer(good) })
       assert.equal(refused.status, 503)
