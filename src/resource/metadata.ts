@@ -31,11 +31,16 @@ export interface ResourceDescription {
 export function describeOptions(config: {
   readonly resource: string | undefined
   readonly headerToken: boolean
+  readonly dpop?: { readonly algorithms: ReadonlyMap<string, unknown>; readonly required: boolean }
 }): ResourceDescription {
+  const { dpop } = config
   return {
     resource: config.resource,
     bearerMethods: config.headerToken ? ['header'] : [],
-    dpop: undefined, // DPoP hook: the DPoP options publish { algorithms, required } here
+    dpop:
+      dpop === undefined
+        ? undefined
+        : { algorithms: [...dpop.algorithms.keys()], required: dpop.required },
   }
 }
 

@@ -13,7 +13,12 @@ import {
   type Verifier,
   type VerifierOptions,
 } from '../../src/index.js'
-import { buildMetadata, metadataPaths, metadataUrl } from '../../src/resource/metadata.js'
+import {
+  buildMetadata,
+  descriptionOf,
+  metadataPaths,
+  metadataUrl,
+} from '../../src/resource/metadata.js'
 import { createTestIssuer, type TestIssuer } from '../../src/testing/index.js'
 
 const API = 'https://api.example.com/mcp'
@@ -141,6 +146,20 @@ describe('resource: an accepted audience', () => {
 })
 
 describe('protected resource metadata document', () => {
+  test('a verifier with dpop publishes its proof algorithms and whether DPoP is required', () => {
+    for (const required of [true, false]) {
+      const v = verifier({
+        resource: API,
+        dpop: { origin: 'https://api.example.com', required, algorithms: ['ES256', 'EdDSA'] },
+      })
+      const { document } = buildMetadata(descriptionOf(v))
+      assert.deepEqual(document.dpop_signing_alg_values_supported, ['ES256', 'EdDSA'])
+      assert.equal(document.dpop_bound_access_tokens_required, required)
+    }
+    const plain = buildMetadata(descriptionOf(verifier({ resource: API }))).document
+    assert.equal(plain.dpop_signing_alg_values_supported, undefined)
+  })
+
   test('fields from the verifier and the options; extras; mistakes refused', () => {
     const served = buildMetadata(
       { resource: API, bearerMethods: ['header'], dpop: undefined },
