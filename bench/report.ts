@@ -23,6 +23,8 @@ export interface BenchRun {
   http?: HttpResult
   jwks?: JwksResult
   denylist?: DenylistSection
+  /** Redis denylist at 1,000,000 jti (issue 11): cold start, heap per jti, isRevoked. */
+  denylistScale?: DenylistSection
   /** The verified-token cache's memory: its markdown and numbers. */
   memory?: { markdown: string; results: Record<string, number> }
   targets: TargetCheck[]
@@ -37,6 +39,7 @@ export function renderReport(run: BenchRun): string {
     run.http ? http(run.http) : '',
     run.jwks ? jwks(run.jwks, run.settings) : '',
     run.denylist ? denylist(run.denylist) : '',
+    run.denylistScale ? denylistScale(run.denylistScale) : '',
     run.memory ? run.memory.markdown : '',
     notMeasured(run),
     method(run.settings),
@@ -319,4 +322,9 @@ function microseconds(value: number): string {
 
 function formatDuration(seconds: number): string {
   return seconds < 120 ? `${seconds.toFixed(0)} s` : `${(seconds / 60).toFixed(1)} min`
+}
+
+function denylistScale(section: DenylistSection): string {
+  if (section.status === 'ran') return section.markdown
+  return ['## Redis denylist at scale', '', `_${section.status}: ${section.note}_`, ''].join('\n')
 }

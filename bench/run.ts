@@ -29,7 +29,7 @@ import { renderReport, type BenchRun } from './report.js'
 import { settingsFor } from './settings.js'
 import { checkTargets } from './targets.js'
 
-const SECTIONS = ['micro', 'http', 'jwks', 'denylist', 'memory'] as const
+const SECTIONS = ['micro', 'http', 'jwks', 'denylist', 'denylist-scale', 'memory'] as const
 type Section = (typeof SECTIONS)[number]
 
 const USAGE = `Usage: npm run bench [-- [--quick] [--only ${SECTIONS.join(',')}] [--out DIR]]
@@ -128,6 +128,13 @@ async function main(): Promise<void> {
     log(`denylist (${denylist.status}): ${((Date.now() - begin) / 1000).toFixed(1)} s`)
   }
 
+  let denylistScale: DenylistSection | undefined
+  if (sections.has('denylist-scale')) {
+    const begin = Date.now()
+    denylistScale = await runDenylistSection(quick, new URL('./denylist-scale.ts', import.meta.url))
+    log(`denylist-scale (${denylistScale.status}): ${((Date.now() - begin) / 1000).toFixed(1)} s`)
+  }
+
   let memory: BenchRun['memory']
   if (sections.has('memory')) {
     const begin = Date.now()
@@ -145,6 +152,7 @@ async function main(): Promise<void> {
     ...(http ? { http } : {}),
     ...(jwks ? { jwks } : {}),
     ...(denylist ? { denylist } : {}),
+    ...(denylistScale ? { denylistScale } : {}),
     ...(memory ? { memory } : {}),
     targets: checkTargets(micro, http, jwks),
   }
